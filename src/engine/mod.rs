@@ -1,0 +1,205 @@
+//! The step engine: the [`Step`] trait, the step graph, plans, the ledger of created
+//! resources, state storage with its lock, and the runner that applies and rolls back.
+
+pub mod graph;
+pub mod ledger;
+pub mod lock;
+pub mod plan;
+pub mod runner;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::Aws;
+use crate::config::Config;
+use crate::error::Error;
+use crate::ui::StepProgress;
+
+pub use graph::GRAPH;
+pub use ledger::{Ledger, Resource};
+pub use plan::{Action, Op, Plan, StepPlan};
+pub use state::{StackState, StateStore};
+
+/// One step of the stack, in the order the graph allows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StepId {
+    Cluster,
+    Istio,
+    Amp,
+    Irsa,
+    Prometheus,
+    Kiali,
+    Grafana,
+    Pagerduty,
+}
+
+impl StepId {
+    pub const ALL: [StepId; 8] = [
+        StepId::Cluster,
+        StepId::Istio,
+        StepId::Amp,
+        StepId::Irsa,
+        StepId::Prometheus,
+        StepId::Kiali,
+        StepId::Grafana,
+        StepId::Pagerduty,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StepId::Cluster => "cluster",
+            StepId::Istio => "istio",
+            StepId::Amp => "amp",
+            StepId::Irsa => "irsa",
+            StepId::Prometheus => "prometheus",
+            StepId::Kiali => "kiali",
+            StepId::Grafana => "grafana",
+            StepId::Pagerduty => "pagerduty",
+        }
+    }
+}
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Options that shape how a run behaves, from the global flags.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub timeout: Duration,
+    pub no_wait: bool,
+    pub no_rollback: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            timeout: Duration::from_secs(30 * 60),
+            no_wait: false,
+            no_rollback: false,
+        }
+    }
+}
+
+/// Everything a step may use while it runs.
+#[derive(Clone)]
+pub struct StepCtx {
+    pub config: Arc<Config>,
+    /// `None` when planning offline (no credentials): steps then assume nothing exists.
+    pub aws: Option<Aws>,
+    pub options: RunOptions,
+    pub ledger: Ledger,
+    /// Outputs of steps applied earlier (by this run or a previous one).
+    pub state: StackState,
+    pub progress: StepProgress,
+    pub cancel: CancellationToken,
+}
+
+impl StepCtx {
+    /// The AWS clients, or an error saying that this action needs credentials.
+    pub fn aws(&self) -> Result<&Aws, Error> {
+        self.aws.as_ref().ok_or(Error::NoCredentials)
+    }
+
+    /// Poll `check` until it returns `Some`, telling the user what is awaited.
+    ///
+    /// Stops with [`Error::Interrupted`] on Ctrl-C and [`Error::Timeout`] after `--timeout`.
+    pub async fn wait_for<T, F, Fut>(
+        &self,
+        what: &str,
+        interval: Duration,
+        mut check: F,
+    ) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, Error>>,
+    {
+        let started = Instant::now();
+        loop {
+            if let Some(value) = check().await? {
+                return Ok(value);
+            }
+            if started.elapsed() >= self.options.timeout {
+                return Err(Error::Timeout {
+                    what: what.to_string(),
+                    after: self.options.timeout,
+                });
+            }
+            self.progress.waiting(what);
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(Error::Interrupted),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
+
+/// What a step reports after apply or destroy.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepReport {
+    pub step: Option<StepId>,
+    /// Each resource the step created, changed, deleted or left alone.
+    pub actions: Vec<Action>,
+    /// Values later steps or the user need (ids, URLs). Never secrets.
+    pub outputs: BTreeMap<String, String>,
+    pub notes: Vec<String>,
+}
+
+impl StepReport {
+    pub fn changed(&self) -> bool {
+        self.actions.iter().any(|a| a.op != Op::Keep)
+    }
+}
+
+/// What `status` shows for one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepStatus {
+    pub step: StepId,
+    /// `present`, `partial`, `absent` or `unknown`.
+    pub state: String,
+    pub details: BTreeMap<String, String>,
+}
+
+/// One step of the stack. Every method observes before it acts, so each is idempotent.
+#[async_trait]
+pub trait Step: Send + Sync {
+    fn id(&self) -> StepId;
+
+    /// `false` while a step can plan but not yet apply.
+    fn available(&self) -> bool {
+        true
+    }
+
+    /// What `apply` would do. Makes no mutating call.
+    async fn plan(&self, ctx: &StepCtx) -> Result<StepPlan, Error>;
+
+    /// Create or update what the plan describes, recording each created resource in the
+    /// ledger before the next call.
+    async fn apply(&self, ctx: &StepCtx) -> Result<StepReport, Error>;
+
+    /// What `destroy` would remove: only resources carrying this stack's marks.
+    async fn destroy_plan(&self, ctx: &StepCtx) -> Result<StepPlan, Error>;
+
+    /// Remove every resource of this step that carries this stack's marks.
+    async fn destroy(&self, ctx: &StepCtx) -> Result<StepReport, Error>;
+
+    /// What exists now.
+    async fn status(&self, ctx: &StepCtx) -> Result<StepStatus, Error>;
+
+    /// Delete one resource this step recorded in the ledger (rollback).
+    async fn undo(&self, ctx: &StepCtx, resource: &Resource) -> Result<(), Error>;
+
+    /// A command a person can run to delete `resource` by hand when rollback could not.
+    fn undo_hint(&self, resource: &Resource) -> String;
+}

@@ -1,0 +1,483 @@
+//! The runner: starts each step as soon as its prerequisites are done (so independent steps
+//! run concurrently), stops starting new work on the first failure or on Ctrl-C, then rolls
+//! back what this run created, newest first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::ledger::RunStatus;
+use super::{Action, Op, Resource, Step, StepCtx, StepId, StepPlan, graph};
+use crate::error::{Error, exit};
+use crate::ui::Ui;
+
+/// The step implementations a run uses (real ones, or test doubles).
+pub type Registry = BTreeMap<StepId, Arc<dyn Step>>;
+
+pub fn registry(make: impl Fn(StepId) -> Arc<dyn Step>) -> Registry {
+    StepId::ALL.into_iter().map(|id| (id, make(id))).collect()
+}
+
+/// How one step ended in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub step: StepId,
+    /// `succeeded`, `failed`, or `not-started` (a failure or Ctrl-C came first).
+    pub status: &'static str,
+    pub actions: Vec<Action>,
+    pub outputs: BTreeMap<String, String>,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One resource rollback or cleanup tried to remove.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    pub step: StepId,
+    pub kind: String,
+    pub id: String,
+    /// `deleted`, `failed` or `kept`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The command that finishes the job by hand, when it was not done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The result of `up`, a step command, or `cleanup`. Its JSON shape is documented in
+/// docs/output.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Always `"result"`.
+    pub kind: &'static str,
+    pub command: String,
+    pub stack: String,
+    pub run_id: String,
+    /// `succeeded`, `rolled-back`, `rollback-incomplete`, `kept`, `interrupted`, `failed`.
+    pub status: &'static str,
+    pub exit_code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<String>,
+    pub steps: Vec<StepResult>,
+    pub rollback: Vec<Removal>,
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.steps {
+            match s.status {
+                "succeeded" => {
+                    let changed = s.actions.iter().filter(|a| a.op != Op::Keep).count();
+                    writeln!(
+                        f,
+                        "✓ {:<11} {}",
+                        s.step,
+                        if changed == 0 {
+                            "no changes".to_string()
+                        } else {
+                            format!("{changed} change(s)")
+                        }
+                    )?;
+                    for a in s.actions.iter().filter(|a| a.op != Op::Keep) {
+                        writeln!(f, "    {a}")?;
+                    }
+                    for (k, v) in &s.outputs {
+                        writeln!(f, "    {k}: {v}")?;
+                    }
+                }
+                "failed" => writeln!(
+                    f,
+                    "✗ {:<11} {}",
+                    s.step,
+                    s.error.as_deref().unwrap_or("failed")
+                )?,
+                other => writeln!(f, "- {:<11} {other}", s.step)?,
+            }
+            for n in &s.notes {
+                writeln!(f, "    note: {n}")?;
+            }
+        }
+        if !self.rollback.is_empty() {
+            writeln!(f, "\nRollback (newest first):")?;
+            for r in &self.rollback {
+                match r.status {
+                    "deleted" => writeln!(f, "  deleted {} {}", r.kind, r.id)?,
+                    "kept" => writeln!(f, "  kept    {} {}", r.kind, r.id)?,
+                    _ => {
+                        writeln!(
+                            f,
+                            "  FAILED  {} {}: {}",
+                            r.kind,
+                            r.id,
+                            r.error.as_deref().unwrap_or("")
+                        )?;
+                        if let Some(h) = &r.hint {
+                            writeln!(f, "          remove it with: {h}")?;
+                        }
+                    }
+                }
+            }
+        }
+        let summary = match self.status {
+            "succeeded" => "done.".to_string(),
+            "rolled-back" => "failed; everything this run created was rolled back.".to_string(),
+            "rollback-incomplete" => {
+                "failed; rollback could not remove everything: see the commands above.".to_string()
+            }
+            "kept" => format!(
+                "failed; --no-rollback kept what this run created. Run `meshctl {}` again to resume, or `meshctl cleanup` to remove it.",
+                self.command
+            ),
+            "interrupted" => "interrupted.".to_string(),
+            other => other.to_string(),
+        };
+        writeln!(f, "\n{summary}")
+    }
+}
+
+/// Runs steps against one stack.
+pub struct Runner {
+    pub registry: Registry,
+    /// The context every step starts from; each step gets its own progress line.
+    pub base: StepCtx,
+    pub ui: Ui,
+}
+
+impl Runner {
+    fn ctx(&self, step: StepId) -> StepCtx {
+        let mut ctx = self.base.clone();
+        ctx.progress = self.ui.step(step.name());
+        ctx
+    }
+
+    fn quiet_ctx(&self, step: StepId, cancel: CancellationToken) -> StepCtx {
+        let mut ctx = self.base.clone();
+        ctx.progress = self.ui.step(step.name());
+        ctx.cancel = cancel;
+        ctx
+    }
+
+    /// Plan `selected` (already in graph order).
+    pub async fn plan(&self, selected: &[StepId]) -> Result<Vec<StepPlan>, Error> {
+        let mut plans = vec![];
+        for &id in selected {
+            let mut ctx = self.base.clone();
+            ctx.progress = crate::ui::StepProgress::silent(id.name());
+            plans.push(self.registry[&id].plan(&ctx).await?);
+        }
+        Ok(plans)
+    }
+
+    /// What cleanup of `selected` would remove, newest step first.
+    pub async fn destroy_plan(&self, selected: &[StepId]) -> Result<Vec<StepPlan>, Error> {
+        let mut plans = vec![];
+        for &id in selected.iter().rev() {
+            let mut ctx = self.base.clone();
+            ctx.progress = crate::ui::StepProgress::silent(id.name());
+            plans.push(self.registry[&id].destroy_plan(&ctx).await?);
+        }
+        Ok(plans)
+    }
+
+    /// Apply `selected`, concurrently where the graph allows; roll back on failure.
+    pub async fn apply(&self, command: &str, selected: &[StepId]) -> RunReport {
+        let selected = graph::ordered(selected);
+        let cancel = self.base.cancel.clone();
+        let mut pending: Vec<StepId> = selected.clone();
+        let mut done: BTreeSet<StepId> = BTreeSet::new();
+        let mut results: BTreeMap<StepId, StepResult> = BTreeMap::new();
+        let mut running: JoinSet<(StepId, Result<super::StepReport, Error>)> = JoinSet::new();
+        let mut failed = false;
+        let mut interrupted = false;
+
+        loop {
+            if !failed && !cancel.is_cancelled() {
+                let ready: Vec<StepId> = pending
+                    .iter()
+                    .copied()
+                    .filter(|id| {
+                        graph::after(*id)
+                            .iter()
+                            .all(|dep| !selected.contains(dep) || done.contains(dep))
+                    })
+                    .collect();
+                for id in ready {
+                    pending.retain(|p| *p != id);
+                    let step = self.registry[&id].clone();
+                    let ctx = self.ctx(id);
+                    running.spawn(async move {
+                        ctx.progress.message("starting");
+                        let result = step.apply(&ctx).await;
+                        match &result {
+                            Ok(r) if r.changed() => ctx.progress.finish("done"),
+                            Ok(_) => ctx.progress.finish("up to date"),
+                            Err(e) => ctx.progress.finish(&format!("failed: {e}")),
+                        }
+                        (id, result)
+                    });
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                joined = running.join_next() => {
+                    let Some(joined) = joined else { continue };
+                    let (id, result) = match joined {
+                        Ok(pair) => pair,
+                        Err(join_err) => {
+                            // A panicking step: treat as a failure of unknown step.
+                            failed = true;
+                            tracing::error!("a step panicked: {join_err}");
+                            continue;
+                        }
+                    };
+                    match result {
+                        Ok(report) => {
+                            if let Err(e) = self.base.state.set_applied(id, report.outputs.clone()).await {
+                                failed = true;
+                                results.insert(id, failed_result(id, &e));
+                                continue;
+                            }
+                            done.insert(id);
+                            results.insert(id, StepResult {
+                                step: id,
+                                status: "succeeded",
+                                actions: report.actions,
+                                outputs: report.outputs,
+                                notes: report.notes,
+                                error: None,
+                            });
+                        }
+                        Err(Error::Interrupted) => {
+                            interrupted = true;
+                            failed = true;
+                            results.insert(id, failed_result(id, &Error::Interrupted));
+                        }
+                        Err(e) => {
+                            failed = true;
+                            results.insert(id, failed_result(id, &e));
+                        }
+                    }
+                }
+                _ = cancel.cancelled(), if !interrupted => {
+                    interrupted = true;
+                    failed = true;
+                    self.ui.warn("interrupted: no new steps start; waiting for running calls to finish (Ctrl-C again to stop waiting)");
+                }
+            }
+        }
+        for id in pending {
+            results.insert(
+                id,
+                StepResult {
+                    step: id,
+                    status: "not-started",
+                    actions: vec![],
+                    outputs: BTreeMap::new(),
+                    notes: vec![],
+                    error: None,
+                },
+            );
+        }
+
+        let mut rollback = vec![];
+        let (status, exit_code, ledger_status) = if !failed {
+            ("succeeded", exit::OK, RunStatus::Completed)
+        } else if self.base.options.no_rollback {
+            for r in self.base.ledger.resources().await {
+                rollback.push(Removal {
+                    step: r.step,
+                    kind: r.kind.clone(),
+                    id: r.id.clone(),
+                    status: "kept",
+                    error: None,
+                    hint: Some(self.registry[&r.step].undo_hint(&r)),
+                });
+            }
+            rollback.reverse();
+            let code = if interrupted { exit::INTERRUPTED } else { exit::FAILED };
+            (if interrupted { "interrupted" } else { "kept" }, code, RunStatus::Kept)
+        } else {
+            rollback = self.rollback().await;
+            let complete = rollback.iter().all(|r| r.status == "deleted");
+            match (interrupted, complete) {
+                (true, true) => ("interrupted", exit::INTERRUPTED, RunStatus::RolledBack),
+                (true, false) => ("interrupted", exit::INTERRUPTED, RunStatus::RollbackIncomplete),
+                (false, true) => ("rolled-back", exit::FAILED, RunStatus::RolledBack),
+                (false, false) => ("rollback-incomplete", exit::ROLLBACK_INCOMPLETE, RunStatus::RollbackIncomplete),
+            }
+        };
+        if let Err(e) = self.base.ledger.finish(ledger_status).await {
+            self.ui.warn(format!("could not close the ledger: {e}"));
+        }
+        RunReport {
+            kind: "result",
+            command: command.to_string(),
+            stack: self.base.config.name.clone(),
+            run_id: self.base.ledger.run_id().await,
+            status,
+            exit_code,
+            resumed_from: self.base.ledger.resumed_from().map(str::to_string),
+            steps: selected
+                .iter()
+                .filter_map(|id| results.remove(id))
+                .collect(),
+            rollback,
+        }
+    }
+
+    /// Undo every resource this run recorded, newest first, continuing past failures.
+    pub async fn rollback(&self) -> Vec<Removal> {
+        let resources: Vec<Resource> = self.base.ledger.resources().await;
+        let cancel = CancellationToken::new();
+        let mut out = vec![];
+        let mut touched: BTreeSet<StepId> = BTreeSet::new();
+        for r in resources.iter().rev() {
+            let step = &self.registry[&r.step];
+            let ctx = self.quiet_ctx(r.step, cancel.clone());
+            ctx.progress.message(&format!("rolling back {} {}", r.kind, r.id));
+            match step.undo(&ctx, r).await {
+                Ok(()) => {
+                    ctx.progress.finish(&format!("rolled back {} {}", r.kind, r.id));
+                    touched.insert(r.step);
+                    if let Err(e) = self.base.ledger.forget(&r.kind, &r.id).await {
+                        self.ui.warn(format!("could not update the ledger: {e}"));
+                    }
+                    out.push(Removal {
+                        step: r.step,
+                        kind: r.kind.clone(),
+                        id: r.id.clone(),
+                        status: "deleted",
+                        error: None,
+                        hint: None,
+                    });
+                }
+                Err(e) => {
+                    ctx.progress.finish(&format!("could not roll back {} {}", r.kind, r.id));
+                    out.push(Removal {
+                        step: r.step,
+                        kind: r.kind.clone(),
+                        id: r.id.clone(),
+                        status: "failed",
+                        error: Some(e.to_string()),
+                        hint: Some(step.undo_hint(r)),
+                    });
+                }
+            }
+        }
+        for step in touched {
+            if let Err(e) = self.base.state.clear(step).await {
+                self.ui.warn(format!("could not update the state: {e}"));
+            }
+        }
+        out
+    }
+
+    /// Remove everything `selected` steps own, dependents first.
+    pub async fn destroy(&self, selected: &[StepId]) -> RunReport {
+        let selected = graph::ordered(selected);
+        let mut steps = vec![];
+        let mut removals = vec![];
+        let mut any_failed = false;
+        let mut interrupted = false;
+        for &id in selected.iter().rev() {
+            if self.base.cancel.is_cancelled() {
+                interrupted = true;
+                steps.push(StepResult {
+                    step: id,
+                    status: "not-started",
+                    actions: vec![],
+                    outputs: BTreeMap::new(),
+                    notes: vec![],
+                    error: None,
+                });
+                continue;
+            }
+            let ctx = self.ctx(id);
+            ctx.progress.message("looking for owned resources");
+            match self.registry[&id].destroy(&ctx).await {
+                Ok(report) => {
+                    ctx.progress.finish(if report.changed() { "removed" } else { "nothing to remove" });
+                    for a in &report.actions {
+                        removals.push(Removal {
+                            step: id,
+                            kind: a.kind.clone(),
+                            id: a.name.clone(),
+                            status: "deleted",
+                            error: None,
+                            hint: None,
+                        });
+                    }
+                    if let Err(e) = self.base.state.clear(id).await {
+                        self.ui.warn(format!("could not update the state: {e}"));
+                    }
+                    if let Err(e) = self.base.ledger.forget_step(id).await {
+                        self.ui.warn(format!("could not update the ledger: {e}"));
+                    }
+                    steps.push(StepResult {
+                        step: id,
+                        status: "succeeded",
+                        actions: report.actions,
+                        outputs: BTreeMap::new(),
+                        notes: report.notes,
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    ctx.progress.finish(&format!("failed: {e}"));
+                    if matches!(e, Error::Interrupted) {
+                        interrupted = true;
+                    }
+                    any_failed = true;
+                    steps.push(failed_result(id, &e));
+                }
+            }
+        }
+        let (status, exit_code) = match (interrupted, any_failed) {
+            (true, _) => ("interrupted", exit::INTERRUPTED),
+            (false, true) => ("failed", exit::FAILED),
+            (false, false) => ("succeeded", exit::OK),
+        };
+        let ledger_status = if self.base.ledger.resources().await.is_empty() {
+            RunStatus::Completed
+        } else {
+            RunStatus::Open
+        };
+        if let Err(e) = self.base.ledger.finish(ledger_status).await {
+            self.ui.warn(format!("could not close the ledger: {e}"));
+        }
+        RunReport {
+            kind: "result",
+            command: "cleanup".into(),
+            stack: self.base.config.name.clone(),
+            run_id: self.base.ledger.run_id().await,
+            status,
+            exit_code,
+            resumed_from: None,
+            steps,
+            rollback: removals,
+        }
+    }
+}
+
+fn failed_result(step: StepId, e: &Error) -> StepResult {
+    let mut msg = e.to_string();
+    if let Some(help) = miette::Diagnostic::help(e) {
+        msg.push_str(&format!(" (hint: {help})"));
+    }
+    StepResult {
+        step,
+        status: "failed",
+        actions: vec![],
+        outputs: BTreeMap::new(),
+        notes: vec![],
+        error: Some(msg),
+    }
+}

@@ -1,0 +1,17 @@
+//! meshctl: provision, verify and tear down a monitored Istio service mesh on AWS.
+//!
+//! The binary is a thin layer over this library: [`cli`] parses, [`app`] runs a command,
+//! [`engine`] plans, applies and rolls back [`steps`].
+
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod init;
+pub mod steps;
+pub mod templates;
+pub mod ui;
+
+pub use error::Error;

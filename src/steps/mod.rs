@@ -1,0 +1,24 @@
+//! One module per step, each implementing [`crate::engine::Step`].
+
+pub mod amp;
+pub mod planned;
+
+use std::sync::Arc;
+
+use crate::engine::{Step, StepId};
+
+/// The implementation of `id`.
+pub fn step(id: StepId) -> Arc<dyn Step> {
+    match id {
+        StepId::Amp => Arc::new(amp::AmpStep),
+        other => Arc::new(planned::PlannedStep(other)),
+    }
+}
+
+/// Steps this version can apply.
+pub fn available() -> Vec<StepId> {
+    StepId::ALL
+        .into_iter()
+        .filter(|id| step(*id).available())
+        .collect()
+}

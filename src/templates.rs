@@ -1,0 +1,36 @@
+//! The one template engine. Every file under `templates/` is compiled into the binary and
+//! rendered with minijinja, failing on undefined variables.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// `(name, source)` of every template shipped in the binary.
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "amp/istio-rules.yaml.j2",
+    include_str!("../templates/amp/istio-rules.yaml.j2"),
+)];
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .expect("shipped templates are valid (checked by tests)");
+    }
+    env
+}
+
+/// Render template `name` with `context`.
+pub fn render<S: Serialize>(name: &str, context: S) -> Result<String, Error> {
+    let env = environment();
+    let tmpl = env.get_template(name).map_err(|e| Error::Template {
+        name: name.to_string(),
+        message: e.to_string(),
+    })?;
+    tmpl.render(minijinja::Value::from(minijinja::value::Serde(context))).map_err(|e| Error::Template {
+        name: name.to_string(),
+        message: e.to_string(),
+    })
+}
