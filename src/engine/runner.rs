@@ -193,6 +193,7 @@ impl Runner {
         let mut done: BTreeSet<StepId> = BTreeSet::new();
         let mut results: BTreeMap<StepId, StepResult> = BTreeMap::new();
         let mut running: JoinSet<(StepId, Result<super::StepReport, Error>)> = JoinSet::new();
+        let mut tasks: BTreeMap<tokio::task::Id, StepId> = BTreeMap::new();
         let mut failed = false;
         let mut interrupted = false;
 
@@ -211,7 +212,7 @@ impl Runner {
                     pending.retain(|p| *p != id);
                     let step = self.registry[&id].clone();
                     let ctx = self.ctx(id);
-                    running.spawn(async move {
+                    let handle = running.spawn(async move {
                         ctx.progress.message("starting");
                         let result = step.apply(&ctx).await;
                         match &result {
@@ -221,6 +222,7 @@ impl Runner {
                         }
                         (id, result)
                     });
+                    tasks.insert(handle.id(), id);
                 }
             }
             if running.is_empty() {
@@ -232,9 +234,14 @@ impl Runner {
                     let (id, result) = match joined {
                         Ok(pair) => pair,
                         Err(join_err) => {
-                            // A panicking step: treat as a failure of unknown step.
+                            // A step that panicked failed; what it recorded is rolled back.
                             failed = true;
-                            tracing::error!("a step panicked: {join_err}");
+                            if let Some(id) = tasks.get(&join_err.id()).copied() {
+                                results.insert(id, failed_result(id, &Error::State {
+                                    location: "step".into(),
+                                    message: format!("step {id} crashed: {join_err}"),
+                                }));
+                            }
                             continue;
                         }
                     };

@@ -26,6 +26,7 @@ pub struct AmpStep;
 #[derive(Debug, Clone)]
 struct Workspace {
     id: String,
+    alias: Option<String>,
     arn: String,
     status: WorkspaceStatusCode,
     endpoint: Option<String>,
@@ -74,6 +75,7 @@ impl AmpStep {
                 };
                 Ok(Some(Workspace {
                     id: ws.workspace_id().to_string(),
+                    alias: ws.alias().map(str::to_string),
                     arn: ws.arn().to_string(),
                     status: ws
                         .status()
@@ -369,6 +371,7 @@ impl Step for AmpStep {
                 report.actions.push(Action::new(Op::Create, WORKSPACE, &id));
                 Workspace {
                     id,
+                    alias: Some(config.amp_alias().to_string()),
                     arn: out.arn().to_string(),
                     status: out
                         .status()
@@ -491,7 +494,7 @@ impl Step for AmpStep {
         for ws in Self::owned_workspaces(&client, &config.name, None).await? {
             plan.push(Action::new(Op::Delete, WORKSPACE, &ws.id).detail(format!(
                 "alias {}, tagged {}={}",
-                ws.tags.get("Name").cloned().unwrap_or_else(|| config.amp_alias().to_string()),
+                ws.alias.as_deref().unwrap_or("(none)"),
                 crate::config::STACK_TAG,
                 config.name
             )));
