@@ -142,7 +142,7 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         }
     }
 
-    let connection = Aws::connect(&config.region, g.profile.as_deref()).await;
+    let connection = Aws::connect(&config.region, g.profile.as_deref()).await?;
     let (aws, offline_reason) = match connection {
         Connection::Online(aws) => (Some(aws), None),
         Connection::Offline { reason } => {
@@ -201,12 +201,9 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     }
 
     let is_cleanup = matches!(cli.command, Command::Cleanup(_));
-    if !is_cleanup {
-        let mut applied = BTreeMap::new();
-        for id in stack_state.applied_steps().await {
-            applied.insert(id, ());
-        }
-        graph::check_prerequisites(&selected, |id| applied.contains_key(&id), &config.name)?;
+    let applied = stack_state.applied_steps().await;
+    if !is_cleanup && !g.dry_run {
+        graph::check_prerequisites(&selected, |id| applied.contains(&id), &config.name)?;
     }
 
     let registry = runner::registry(crate::steps::step);
@@ -220,9 +217,20 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         let steps = if is_cleanup {
             runner.destroy_plan(&selected).await?
         } else {
-            runner.plan(&selected).await?
+            let mut plans = runner.plan(&selected).await?;
+            for plan in &mut plans {
+                for dep in graph::after(plan.step) {
+                    if !selected.contains(dep) && !applied.contains(dep) {
+                        plan.note(format!(
+                            "needs `meshctl {dep}` first: {dep} has not been applied to this stack"
+                        ));
+                    }
+                }
+            }
+            plans
         };
-        let plan = Plan::new(&command, &config.name, &config.region, offline_reason, steps);
+        let plan = Plan::new(&command, &config.name, &config.region, offline_reason, steps)
+            .with_account(runner.base.aws.as_ref().map(|a| a.account.clone()));
         ui.emit(&plan);
         return Ok(exit::OK);
     }
@@ -278,7 +286,8 @@ async fn locked(run: LockedRun<'_>) -> Result<i32, Error> {
     } else {
         planner.plan(selected).await?
     };
-    let plan = Plan::new(command, &config.name, &config.region, None, steps);
+    let plan = Plan::new(command, &config.name, &config.region, None, steps)
+        .with_account(base.aws.as_ref().map(|a| a.account.clone()));
     if ui.format() == OutputFormat::Text {
         ui.emit(&plan);
     }

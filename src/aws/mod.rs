@@ -17,6 +17,8 @@ use crate::error::Error;
 pub struct Aws {
     pub sdk: aws_types::SdkConfig,
     pub region: String,
+    /// The account the credentials belong to (from STS `GetCallerIdentity`).
+    pub account: String,
 }
 
 /// How AWS was reached, or why it was not.
@@ -27,9 +29,32 @@ pub enum Connection {
 }
 
 impl Aws {
-    /// Build the SDK configuration and check that credentials resolve. Endpoints come from the
-    /// SDK's standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
-    pub async fn connect(region: &str, profile: Option<&str>) -> Connection {
+    /// Build the SDK configuration, check that credentials resolve, and ask STS whose they
+    /// are. No credentials at all is `Offline`; credentials that AWS rejects are an error.
+    /// Endpoints come from the SDK's standard variables (`AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_<SERVICE>`).
+    pub async fn connect(region: &str, profile: Option<&str>) -> Result<Connection, Error> {
+        let connection = Self::resolve(region, profile).await;
+        let Connection::Online(mut aws) = connection else {
+            return Ok(connection);
+        };
+        let identity = aws
+            .sts()
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                let mut err = sdk_error("sts", "GetCallerIdentity", &e);
+                if let Error::Aws { help, .. } = &mut err {
+                    *help = "AWS did not accept the credentials in use: check AWS_PROFILE / --profile, or refresh them (e.g. `aws sso login`)".into();
+                }
+                err
+            })?;
+        aws.account = identity.account().unwrap_or_default().to_string();
+        Ok(Connection::Online(aws))
+    }
+
+    async fn resolve(region: &str, profile: Option<&str>) -> Connection {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()));
         if let Some(p) = profile {
@@ -45,6 +70,7 @@ impl Aws {
             Ok(Ok(_)) => Connection::Online(Aws {
                 sdk,
                 region: region.to_string(),
+                account: String::new(),
             }),
             Ok(Err(e)) => Connection::Offline {
                 reason: format!("no AWS credentials found ({})", first_line(&e.to_string())),

@@ -128,6 +128,9 @@ pub struct Plan {
     pub command: String,
     pub stack: String,
     pub region: String,
+    /// The AWS account the plan was made against; absent offline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// `true` when no credentials were found and the plan assumes nothing exists.
     pub offline: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,6 +169,7 @@ impl Plan {
             command: command.into(),
             stack: stack.to_string(),
             region: region.to_string(),
+            account: None,
             offline: offline_reason.is_some(),
             offline_reason,
             steps,
@@ -176,15 +180,24 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.steps.iter().any(|s| s.has_changes())
     }
+
+    pub fn with_account(mut self, account: Option<String>) -> Plan {
+        self.account = account.filter(|a| !a.is_empty());
+        self
+    }
 }
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
-            "Plan for `meshctl {}` on stack `{}` in {}:",
+            "Plan for `meshctl {}` on stack `{}` in {}",
             self.command, self.stack, self.region
         )?;
+        match &self.account {
+            Some(account) => writeln!(f, " (account {account}):")?,
+            None => writeln!(f, ":")?,
+        }
         if let Some(reason) = &self.offline_reason {
             writeln!(f, "  OFFLINE: {reason}; assuming nothing exists yet.")?;
         }
