@@ -50,10 +50,16 @@ pub fn render_rules(config: &Config) -> Result<String, Error> {
         json!({
             "stack": config.name,
             "error_ratio": a.error_ratio,
-            "error_percent": a.error_ratio * 100.0,
+            "error_percent": percent(a.error_ratio),
             "p99_latency_ms": a.p99_latency_ms,
         }),
     )
+}
+
+/// `0.05` → `"5"`, `0.0125` → `"1.25"`: a ratio as a short percentage for messages.
+fn percent(ratio: f64) -> String {
+    let s = format!("{:.3}", ratio * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn remote_write_url(endpoint: &str) -> String {
