@@ -105,9 +105,10 @@ impl fmt::Display for StepPlan {
         } else {
             "  [plan only: not available to apply in this version]"
         };
-        writeln!(f, "{}{}", self.step, tail)?;
         if self.actions.is_empty() {
-            writeln!(f, "    (nothing)")?;
+            writeln!(f, "{:<11} (nothing){}", self.step, tail)?;
+        } else {
+            writeln!(f, "{}{}", self.step, tail)?;
         }
         for a in &self.actions {
             writeln!(f, "    {a}")?;

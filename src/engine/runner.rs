@@ -26,7 +26,8 @@ pub fn registry(make: impl Fn(StepId) -> Arc<dyn Step>) -> Registry {
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
     pub step: StepId,
-    /// `succeeded`, `failed`, or `not-started` (a failure or Ctrl-C came first).
+    /// `succeeded`, `failed`, or `not-started` (a failure or Ctrl-C came first). For cleanup,
+    /// `actions` lists what was deleted.
     pub status: &'static str,
     pub actions: Vec<Action>,
     pub outputs: BTreeMap<String, String>,
@@ -65,6 +66,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed_from: Option<String>,
     pub steps: Vec<StepResult>,
+    /// What rollback removed, failed to remove, or kept (`--no-rollback`); newest first.
+    /// Empty for cleanup and for runs that succeeded.
     pub rollback: Vec<Removal>,
 }
 
@@ -78,8 +81,12 @@ impl fmt::Display for RunReport {
                         f,
                         "✓ {:<11} {}",
                         s.step,
-                        if changed == 0 {
+                        if changed == 0 && self.command == "cleanup" {
+                            "nothing to remove".to_string()
+                        } else if changed == 0 {
                             "no changes".to_string()
+                        } else if self.command == "cleanup" {
+                            format!("{changed} removed")
                         } else {
                             format!("{changed} change(s)")
                         }
@@ -391,7 +398,6 @@ impl Runner {
     pub async fn destroy(&self, selected: &[StepId]) -> RunReport {
         let selected = graph::ordered(selected);
         let mut steps = vec![];
-        let mut removals = vec![];
         let mut any_failed = false;
         let mut interrupted = false;
         for &id in selected.iter().rev() {
@@ -412,16 +418,6 @@ impl Runner {
             match self.registry[&id].destroy(&ctx).await {
                 Ok(report) => {
                     ctx.progress.finish(if report.changed() { "removed" } else { "nothing to remove" });
-                    for a in &report.actions {
-                        removals.push(Removal {
-                            step: id,
-                            kind: a.kind.clone(),
-                            id: a.name.clone(),
-                            status: "deleted",
-                            error: None,
-                            hint: None,
-                        });
-                    }
                     if let Err(e) = self.base.state.clear(id).await {
                         self.ui.warn(format!("could not update the state: {e}"));
                     }
@@ -469,7 +465,7 @@ impl Runner {
             exit_code,
             resumed_from: None,
             steps,
-            rollback: removals,
+            rollback: vec![],
         }
     }
 }

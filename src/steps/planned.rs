@@ -166,8 +166,8 @@ impl Step for PlannedStep {
 
     async fn destroy_plan(&self, _ctx: &StepCtx) -> Result<StepPlan, Error> {
         let mut plan = StepPlan::new(self.0);
+        // This version never creates resources for this step, so there is nothing to remove.
         plan.available = false;
-        plan.note("nothing to remove: this version never creates resources for this step");
         Ok(plan)
     }
 
