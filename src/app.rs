@@ -18,6 +18,34 @@ use crate::engine::{Ledger, Plan, RunOptions, StackState, StepCtx, StepId, StepS
 use crate::error::{Error, exit};
 use crate::ui::{StepProgress, Ui};
 
+/// Parse the command line. A usage error exits 2 (clap's convention); with `--output json`
+/// it also prints a JSON error document on stdout, as every other error does.
+pub fn parse_args() -> Cli {
+    use clap::Parser;
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let args: Vec<String> = std::env::args().collect();
+            let json = args
+                .windows(2)
+                .any(|w| w[0] == "--output" && w[1] == "json")
+                || args.iter().any(|a| a == "--output=json");
+            if json && e.use_stderr() {
+                let message = e.render().to_string();
+                let doc = serde_json::json!({
+                    "kind": "error",
+                    "code": "meshctl::usage",
+                    "message": message.lines().next().unwrap_or("").trim_start_matches("error: "),
+                    "help": "run `meshctl --help` for usage",
+                    "exit_code": exit::USAGE,
+                });
+                println!("{doc:#}");
+            }
+            e.exit()
+        }
+    }
+}
+
 /// Entry point used by `main`: returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let g = &cli.global;
@@ -36,7 +64,7 @@ pub async fn main(cli: Cli) -> i32 {
 
 fn init_tracing(verbose: u8) {
     let filter = match verbose {
-        0 => "warn,aws_config=error",
+        0 => "meshctl=warn",
         1 => "meshctl=debug,warn",
         _ => "debug",
     };
@@ -72,7 +100,10 @@ fn report_error(ui: &Ui, e: &Error, no_color: bool) {
             exit_code: e.exit_code(),
             _e: std::marker::PhantomData,
         };
-        println!("{}", serde_json::to_string_pretty(&doc).expect("error serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("error serialises")
+        );
     }
     let theme = if no_color {
         miette::GraphicalTheme::unicode_nocolor()
@@ -111,7 +142,10 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     match &cli.command {
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "meshctl", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "meshctl", &mut script);
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &script);
             return Ok(exit::OK);
         }
         Command::Init(args) => {
@@ -229,8 +263,14 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
             }
             plans
         };
-        let plan = Plan::new(&command, &config.name, &config.region, offline_reason, steps)
-            .with_account(runner.base.aws.as_ref().map(|a| a.account.clone()));
+        let plan = Plan::new(
+            &command,
+            &config.name,
+            &config.region,
+            offline_reason,
+            steps,
+        )
+        .with_account(runner.base.aws.as_ref().map(|a| a.account.clone()));
         ui.emit(&plan);
         return Ok(exit::OK);
     }
@@ -293,7 +333,10 @@ async fn locked(run: LockedRun<'_>) -> Result<i32, Error> {
     }
     if is_cleanup {
         if !plan.has_changes() {
-            ui.info(format!("Nothing owned by stack `{}` to remove.", config.name));
+            ui.info(format!(
+                "Nothing owned by stack `{}` to remove.",
+                config.name
+            ));
         } else {
             ui.confirm(
                 &format!(

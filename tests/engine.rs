@@ -84,7 +84,10 @@ impl Step for TestStep {
         for (i, r) in self.behaviour.creates.iter().enumerate() {
             if self.behaviour.fail_after == Some(i) {
                 self.log(format!("fail {}", self.id));
-                return Err(Error::usage(format!("injected failure in {}", self.id), "test"));
+                return Err(Error::usage(
+                    format!("injected failure in {}", self.id),
+                    "test",
+                ));
             }
             if self.behaviour.hang_after == Some(i) {
                 self.parked.notify_one();
@@ -103,7 +106,10 @@ impl Step for TestStep {
         }
         if self.behaviour.fail_after == Some(self.behaviour.creates.len()) {
             self.log(format!("fail {}", self.id));
-            return Err(Error::usage(format!("injected failure in {}", self.id), "test"));
+            return Err(Error::usage(
+                format!("injected failure in {}", self.id),
+                "test",
+            ));
         }
         if self.behaviour.hang_after == Some(self.behaviour.creates.len()) {
             self.parked.notify_one();
@@ -111,9 +117,11 @@ impl Step for TestStep {
         }
         if self.behaviour.wait_forever {
             self.parked.notify_one();
-            ctx.wait_for("something that never comes", Duration::from_millis(20), || async {
-                Ok::<Option<()>, Error>(None)
-            })
+            ctx.wait_for(
+                "something that never comes",
+                Duration::from_millis(20),
+                || async { Ok::<Option<()>, Error>(None) },
+            )
             .await?;
         }
         if let Some(other) = self.behaviour.await_start_of {
@@ -221,7 +229,9 @@ impl Harness {
                 config: Arc::new(config),
                 aws: None,
                 options,
-                ledger: Ledger::begin(store.clone(), "enginetest", "up").await.unwrap(),
+                ledger: Ledger::begin(store.clone(), "enginetest", "up")
+                    .await
+                    .unwrap(),
                 state: StackState::load(store, "enginetest").await.unwrap(),
                 progress: StepProgress::silent("test"),
                 cancel,
@@ -266,7 +276,10 @@ async fn steps_start_when_their_prerequisites_finish_and_independent_ones_overla
     // cluster cannot finish until grafana has started. grafana needs only amp, so a runner
     // that starts each step as soon as its own prerequisites are done lets this finish; one
     // that runs steps one at a time, or level by level, never does (the hang guard fails).
-    h.behaviours.get_mut(&StepId::Cluster).unwrap().await_start_of = Some(StepId::Grafana);
+    h.behaviours
+        .get_mut(&StepId::Cluster)
+        .unwrap()
+        .await_start_of = Some(StepId::Grafana);
     let report = h.up(RunOptions::default()).await;
     assert_eq!(report.status, "succeeded", "{report}");
     assert_eq!(report.exit_code, 0);
@@ -281,7 +294,10 @@ async fn steps_start_when_their_prerequisites_finish_and_independent_ones_overla
             );
         }
     }
-    assert!(pos(&ev, "start grafana") < pos(&ev, "end cluster"), "{ev:?}");
+    assert!(
+        pos(&ev, "start grafana") < pos(&ev, "end cluster"),
+        "{ev:?}"
+    );
     assert_eq!(h.existing().len(), 16);
     let ledger = h.ledger_on_disk().await;
     assert_eq!(ledger.status, RunStatus::Completed);
@@ -293,7 +309,11 @@ async fn a_failure_at_any_step_rolls_back_exactly_what_this_run_created_newest_f
     for failing in StepId::ALL {
         let mut h = Harness::new();
         // Something that existed before the run, used by the failing step: never touched.
-        h.world.lock().unwrap().existing.insert("preexisting".into());
+        h.world
+            .lock()
+            .unwrap()
+            .existing
+            .insert("preexisting".into());
         {
             let b = h.behaviours.get_mut(&failing).unwrap();
             b.creates.insert(0, "preexisting".into());
@@ -321,7 +341,11 @@ async fn a_failure_at_any_step_rolls_back_exactly_what_this_run_created_newest_f
             BTreeSet::from(["preexisting".to_string()]),
             "failing {failing}: only the pre-existing resource remains"
         );
-        let failed: Vec<_> = report.steps.iter().filter(|s| s.status == "failed").collect();
+        let failed: Vec<_> = report
+            .steps
+            .iter()
+            .filter(|s| s.status == "failed")
+            .collect();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].step, failing);
         assert!(
@@ -349,23 +373,37 @@ async fn rollback_continues_past_a_failed_undo_and_reports_the_command() {
     let report = h.up(RunOptions::default()).await;
     assert_eq!(report.status, "rollback-incomplete", "{report}");
     assert_eq!(report.exit_code, 3);
-    let failed: Vec<_> = report.rollback.iter().filter(|r| r.status == "failed").collect();
+    let failed: Vec<_> = report
+        .rollback
+        .iter()
+        .filter(|r| r.status == "failed")
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].id, "amp-b");
     assert_eq!(failed[0].hint.as_deref(), Some("delete-thing amp-b"));
     // Everything else this run created is gone, including what was created before amp-b.
     assert_eq!(h.existing(), BTreeSet::from(["amp-b".to_string()]));
     let text = report.to_string();
-    assert!(text.contains("remove it with: delete-thing amp-b"), "{text}");
+    assert!(
+        text.contains("remove it with: delete-thing amp-b"),
+        "{text}"
+    );
     let ledger = h.ledger_on_disk().await;
     assert_eq!(ledger.status, RunStatus::RollbackIncomplete);
-    assert_eq!(ledger.resources.len(), 1, "only the leftover stays recorded");
+    assert_eq!(
+        ledger.resources.len(),
+        1,
+        "only the leftover stays recorded"
+    );
 }
 
 #[tokio::test]
 async fn no_rollback_keeps_everything_and_a_rerun_resumes() {
     let mut h = Harness::new();
-    h.behaviours.get_mut(&StepId::Prometheus).unwrap().fail_after = Some(1);
+    h.behaviours
+        .get_mut(&StepId::Prometheus)
+        .unwrap()
+        .fail_after = Some(1);
     let report = h
         .up(RunOptions {
             no_rollback: true,
@@ -374,16 +412,31 @@ async fn no_rollback_keeps_everything_and_a_rerun_resumes() {
         .await;
     assert_eq!(report.status, "kept", "{report}");
     assert_eq!(report.exit_code, 1);
-    assert!(report.rollback.iter().all(|r| r.status == "kept" && r.hint.is_some()));
+    assert!(
+        report
+            .rollback
+            .iter()
+            .all(|r| r.status == "kept" && r.hint.is_some())
+    );
     let kept = h.existing();
-    assert!(kept.contains("prometheus-a") && kept.contains("cluster-a"), "{kept:?}");
+    assert!(
+        kept.contains("prometheus-a") && kept.contains("cluster-a"),
+        "{kept:?}"
+    );
 
     // Fix the failure and run again: finished steps change nothing, the rest complete.
-    h.behaviours.get_mut(&StepId::Prometheus).unwrap().fail_after = None;
+    h.behaviours
+        .get_mut(&StepId::Prometheus)
+        .unwrap()
+        .fail_after = None;
     h.world.lock().unwrap().events.clear();
     let report = h.up(RunOptions::default()).await;
     assert_eq!(report.status, "succeeded", "{report}");
-    let cluster = report.steps.iter().find(|s| s.step == StepId::Cluster).unwrap();
+    let cluster = report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::Cluster)
+        .unwrap();
     assert!(cluster.actions.iter().all(|a| a.op == Op::Keep), "{report}");
     let created: Vec<_> = h
         .events()
@@ -402,7 +455,9 @@ async fn the_ledger_survives_a_crash_between_two_creates_and_the_next_run_resume
     let mut h = Harness::new();
     h.behaviours.get_mut(&StepId::Amp).unwrap().hang_after = Some(1);
     h.behaviours.get_mut(&StepId::Cluster).unwrap().hang_after = Some(0);
-    let runner = h.runner(RunOptions::default(), CancellationToken::new()).await;
+    let runner = h
+        .runner(RunOptions::default(), CancellationToken::new())
+        .await;
     let first_run = runner.base.ledger.run_id().await;
     let task = tokio::spawn(async move { runner.apply("up", &StepId::ALL).await });
     // amp has created and recorded amp-a and is about to create amp-b: crash now.
@@ -427,7 +482,9 @@ async fn the_ledger_survives_a_crash_between_two_creates_and_the_next_run_resume
     h.behaviours.get_mut(&StepId::Amp).unwrap().hang_after = None;
     h.behaviours.get_mut(&StepId::Cluster).unwrap().hang_after = None;
     h.behaviours.get_mut(&StepId::Grafana).unwrap().fail_after = Some(0);
-    let runner = h.runner(RunOptions::default(), CancellationToken::new()).await;
+    let runner = h
+        .runner(RunOptions::default(), CancellationToken::new())
+        .await;
     assert_eq!(runner.base.ledger.resumed_from(), Some(first_run.as_str()));
     assert_eq!(runner.base.ledger.run_id().await, first_run);
     let report = tokio::time::timeout(Duration::from_secs(30), runner.apply("up", &StepId::ALL))
@@ -464,9 +521,20 @@ async fn ctrl_c_stops_new_steps_rolls_back_and_exits_130() {
         .into_iter()
         .filter(|e| e.starts_with("start "))
         .collect();
-    assert_eq!(started.len(), 2, "no step started after Ctrl-C: {started:?}");
+    assert_eq!(
+        started.len(),
+        2,
+        "no step started after Ctrl-C: {started:?}"
+    );
     assert!(h.existing().is_empty(), "rolled back: {:?}", h.existing());
-    assert!(report.steps.iter().filter(|s| s.status == "not-started").count() == 6);
+    assert!(
+        report
+            .steps
+            .iter()
+            .filter(|s| s.status == "not-started")
+            .count()
+            == 6
+    );
 }
 
 #[tokio::test]

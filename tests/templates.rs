@@ -31,7 +31,10 @@ fn every_expression_is_valid_promql() {
         }
         let is_record = rule.get("record").is_some();
         let is_alert = rule.get("alert").is_some();
-        assert!(is_record ^ is_alert, "a rule is either record or alert: {rule:?}");
+        assert!(
+            is_record ^ is_alert,
+            "a rule is either record or alert: {rule:?}"
+        );
         if let Some(d) = rule.get("for") {
             humantime::parse_duration(d.as_str().unwrap()).expect("for is a duration");
         }
@@ -40,7 +43,9 @@ fn every_expression_is_valid_promql() {
 
 #[test]
 fn the_required_alerts_are_present_with_configured_thresholds() {
-    let doc = rules_for("name: thresholds\namp:\n  alerts:\n    error_ratio: 0.05\n    p99_latency_ms: 800\n");
+    let doc = rules_for(
+        "name: thresholds\namp:\n  alerts:\n    error_ratio: 0.05\n    p99_latency_ms: 800\n",
+    );
     let rules = all_rules(&doc);
     let alert = |name: &str| -> &Value {
         rules
@@ -51,13 +56,23 @@ fn the_required_alerts_are_present_with_configured_thresholds() {
     let five_xx = alert("IstioHigh5xxRatio");
     assert!(five_xx["expr"].as_str().unwrap().ends_with("> 0.05"));
     assert_eq!(five_xx["for"].as_str(), Some("5m"));
-    assert!(five_xx["annotations"]["summary"].as_str().unwrap().contains("5%"));
+    assert!(
+        five_xx["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("5%")
+    );
     let latency = alert("IstioHighP99Latency");
     assert!(latency["expr"].as_str().unwrap().ends_with("> 800"));
     let down = alert("IstiodDown");
     assert!(down["expr"].as_str().unwrap().contains("istiod"));
     let pushes = alert("IstiodNoXdsPushes");
-    assert!(pushes["expr"].as_str().unwrap().contains("pilot_xds_pushes"));
+    assert!(
+        pushes["expr"]
+            .as_str()
+            .unwrap()
+            .contains("pilot_xds_pushes")
+    );
     for r in rules.iter().filter(|r| r.get("alert").is_some()) {
         assert_eq!(r["labels"]["meshctl_stack"].as_str(), Some("thresholds"));
     }

@@ -25,7 +25,9 @@ pub struct Aws {
 pub enum Connection {
     Online(Aws),
     /// No usable credentials: plans are offline.
-    Offline { reason: String },
+    Offline {
+        reason: String,
+    },
 }
 
 impl Aws {
