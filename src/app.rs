@@ -72,7 +72,10 @@ fn report_error(ui: &Ui, e: &Error, no_color: bool) {
             exit_code: e.exit_code(),
             _e: std::marker::PhantomData,
         };
-        println!("{}", serde_json::to_string_pretty(&doc).expect("error serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("error serialises")
+        );
     }
     let theme = if no_color {
         miette::GraphicalTheme::unicode_nocolor()
@@ -144,7 +147,7 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
 
     let connection = Aws::connect(&config.region, g.profile.as_deref()).await;
     let (aws, offline_reason) = match connection {
-        Connection::Online(aws) => (Some(aws), None),
+        Connection::Online(aws) => (Some(*aws), None),
         Connection::Offline { reason } => {
             if !g.dry_run {
                 tracing::debug!("offline: {reason}");
@@ -222,7 +225,13 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         } else {
             runner.plan(&selected).await?
         };
-        let plan = Plan::new(&command, &config.name, &config.region, offline_reason, steps);
+        let plan = Plan::new(
+            &command,
+            &config.name,
+            &config.region,
+            offline_reason,
+            steps,
+        );
         ui.emit(&plan);
         return Ok(exit::OK);
     }
@@ -284,7 +293,10 @@ async fn locked(run: LockedRun<'_>) -> Result<i32, Error> {
     }
     if is_cleanup {
         if !plan.has_changes() {
-            ui.info(format!("Nothing owned by stack `{}` to remove.", config.name));
+            ui.info(format!(
+                "Nothing owned by stack `{}` to remove.",
+                config.name
+            ));
         } else {
             ui.confirm(
                 &format!(

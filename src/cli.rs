@@ -21,7 +21,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Stack configuration file.
-    #[arg(long, global = true, env = "MESHCTL_CONFIG", default_value = "meshctl.yaml")]
+    #[arg(
+        long,
+        global = true,
+        env = "MESHCTL_CONFIG",
+        default_value = "meshctl.yaml"
+    )]
     pub config: PathBuf,
 
     /// AWS region (overrides `region` in the config file).
@@ -114,7 +119,6 @@ pub struct UpArgs {
     /// Run only these steps (comma separated), e.g. `--only amp,grafana`.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<StepId>,
-
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -135,5 +139,6 @@ pub struct InitArgs {
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration such as 90s, 20m or 1h: {e}"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration such as 90s, 20m or 1h: {e}"))
 }

@@ -322,11 +322,10 @@ pub fn load(
         source,
     })?;
     let _ = env;
-    let mut config: Config =
-        serde_yaml_ng::from_str(&text).map_err(|e| Error::Config {
-            message: e.to_string(),
-            help: "see docs/config.md for every key".into(),
-        })?;
+    let mut config: Config = serde_yaml_ng::from_str(&text).map_err(|e| Error::Config {
+        message: e.to_string(),
+        help: "see docs/config.md for every key".into(),
+    })?;
     if let Some(region) = &overrides.region {
         config.region = region.clone();
     }

@@ -26,7 +26,9 @@ pub enum Error {
     #[error("cannot read config file {}: {source}", path.display())]
     #[diagnostic(
         code(meshctl::config::read),
-        help("create one with `meshctl init`, or point --config (or MESHCTL_CONFIG) at an existing file")
+        help(
+            "create one with `meshctl init`, or point --config (or MESHCTL_CONFIG) at an existing file"
+        )
     )]
     ConfigRead {
         path: PathBuf,
@@ -55,14 +57,18 @@ pub enum Error {
     #[error("step `{step}` can be planned but not applied yet by this version of meshctl")]
     #[diagnostic(
         code(meshctl::not_available),
-        help("plan it with --dry-run; apply the available steps with `meshctl up --only {available}`")
+        help(
+            "plan it with --dry-run; apply the available steps with `meshctl up --only {available}`"
+        )
     )]
     StepNotAvailable { step: StepId, available: String },
 
     #[error("this action needs AWS credentials, and none were found")]
     #[diagnostic(
         code(meshctl::aws::credentials),
-        help("set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `--dry-run` works without credentials")
+        help(
+            "set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `--dry-run` works without credentials"
+        )
     )]
     NoCredentials,
 

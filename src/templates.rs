@@ -29,8 +29,9 @@ pub fn render<S: Serialize>(name: &str, context: S) -> Result<String, Error> {
         name: name.to_string(),
         message: e.to_string(),
     })?;
-    tmpl.render(minijinja::Value::from(minijinja::value::Serde(context))).map_err(|e| Error::Template {
-        name: name.to_string(),
-        message: e.to_string(),
-    })
+    tmpl.render(minijinja::Value::from(minijinja::value::Serde(context)))
+        .map_err(|e| Error::Template {
+            name: name.to_string(),
+            message: e.to_string(),
+        })
 }

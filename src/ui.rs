@@ -34,7 +34,8 @@ impl Ui {
         let stdout_tty = std::io::stdout().is_terminal();
         let interactive = stderr_tty && std::io::stdin().is_terminal();
         let fancy = format == OutputFormat::Text && stderr_tty && stdout_tty;
-        let color = !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout_tty;
+        let color =
+            !no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout_tty;
         let multi = if fancy {
             MultiProgress::with_draw_target(ProgressDrawTarget::stderr())
         } else {
@@ -225,9 +226,8 @@ impl StepProgress {
 
     /// End the line with a final word (`done`, `failed: …`).
     pub fn finish(&self, outcome: &str) {
-        let elapsed = humantime::format_duration(Duration::from_secs(
-            self.inner.started.elapsed().as_secs(),
-        ));
+        let elapsed =
+            humantime::format_duration(Duration::from_secs(self.inner.started.elapsed().as_secs()));
         let msg = format!("{outcome} after {elapsed}");
         match &self.inner.bar {
             Some(bar) => bar.finish_with_message(msg),

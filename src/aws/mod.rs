@@ -21,9 +21,11 @@ pub struct Aws {
 
 /// How AWS was reached, or why it was not.
 pub enum Connection {
-    Online(Aws),
+    Online(Box<Aws>),
     /// No usable credentials: plans are offline.
-    Offline { reason: String },
+    Offline {
+        reason: String,
+    },
 }
 
 impl Aws {
@@ -42,10 +44,10 @@ impl Aws {
             };
         };
         match tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await {
-            Ok(Ok(_)) => Connection::Online(Aws {
+            Ok(Ok(_)) => Connection::Online(Box::new(Aws {
                 sdk,
                 region: region.to_string(),
-            }),
+            })),
             Ok(Err(e)) => Connection::Offline {
                 reason: format!("no AWS credentials found ({})", first_line(&e.to_string())),
             },

@@ -116,7 +116,12 @@ pub fn describe() -> String {
         } else {
             after.join(", ")
         };
-        out.push_str(&format!("{:<11} after: {:<18} {}\n", s.id.name(), after, s.summary));
+        out.push_str(&format!(
+            "{:<11} after: {:<18} {}\n",
+            s.id.name(),
+            after,
+            s.summary
+        ));
     }
     out
 }
@@ -148,8 +153,12 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        check_prerequisites(&[StepId::Irsa], |s| s == StepId::Cluster || s == StepId::Amp, "demo")
-            .unwrap();
+        check_prerequisites(
+            &[StepId::Irsa],
+            |s| s == StepId::Cluster || s == StepId::Amp,
+            "demo",
+        )
+        .unwrap();
         check_prerequisites(&[StepId::Amp], |_| false, "demo").unwrap();
     }
 }

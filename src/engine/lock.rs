@@ -143,7 +143,10 @@ mod tests {
             .expect("second acquire fails");
         let msg = err.to_string();
         assert!(msg.contains("locked by `meshctl up`"), "{msg}");
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         lock.release().await.unwrap();
         StackLock::acquire(store.clone(), "demo", "amp", false)
             .await

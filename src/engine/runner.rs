@@ -302,16 +302,32 @@ impl Runner {
                 });
             }
             rollback.reverse();
-            let code = if interrupted { exit::INTERRUPTED } else { exit::FAILED };
-            (if interrupted { "interrupted" } else { "kept" }, code, RunStatus::Kept)
+            let code = if interrupted {
+                exit::INTERRUPTED
+            } else {
+                exit::FAILED
+            };
+            (
+                if interrupted { "interrupted" } else { "kept" },
+                code,
+                RunStatus::Kept,
+            )
         } else {
             rollback = self.rollback().await;
             let complete = rollback.iter().all(|r| r.status == "deleted");
             match (interrupted, complete) {
                 (true, true) => ("interrupted", exit::INTERRUPTED, RunStatus::RolledBack),
-                (true, false) => ("interrupted", exit::INTERRUPTED, RunStatus::RollbackIncomplete),
+                (true, false) => (
+                    "interrupted",
+                    exit::INTERRUPTED,
+                    RunStatus::RollbackIncomplete,
+                ),
                 (false, true) => ("rolled-back", exit::FAILED, RunStatus::RolledBack),
-                (false, false) => ("rollback-incomplete", exit::ROLLBACK_INCOMPLETE, RunStatus::RollbackIncomplete),
+                (false, false) => (
+                    "rollback-incomplete",
+                    exit::ROLLBACK_INCOMPLETE,
+                    RunStatus::RollbackIncomplete,
+                ),
             }
         };
         if let Err(e) = self.base.ledger.finish(ledger_status).await {
@@ -342,10 +358,12 @@ impl Runner {
         for r in resources.iter().rev() {
             let step = &self.registry[&r.step];
             let ctx = self.quiet_ctx(r.step, cancel.clone());
-            ctx.progress.message(&format!("rolling back {} {}", r.kind, r.id));
+            ctx.progress
+                .message(&format!("rolling back {} {}", r.kind, r.id));
             match step.undo(&ctx, r).await {
                 Ok(()) => {
-                    ctx.progress.finish(&format!("rolled back {} {}", r.kind, r.id));
+                    ctx.progress
+                        .finish(&format!("rolled back {} {}", r.kind, r.id));
                     touched.insert(r.step);
                     if let Err(e) = self.base.ledger.forget(&r.kind, &r.id).await {
                         self.ui.warn(format!("could not update the ledger: {e}"));
@@ -360,7 +378,8 @@ impl Runner {
                     });
                 }
                 Err(e) => {
-                    ctx.progress.finish(&format!("could not roll back {} {}", r.kind, r.id));
+                    ctx.progress
+                        .finish(&format!("could not roll back {} {}", r.kind, r.id));
                     out.push(Removal {
                         step: r.step,
                         kind: r.kind.clone(),
@@ -404,7 +423,11 @@ impl Runner {
             ctx.progress.message("looking for owned resources");
             match self.registry[&id].destroy(&ctx).await {
                 Ok(report) => {
-                    ctx.progress.finish(if report.changed() { "removed" } else { "nothing to remove" });
+                    ctx.progress.finish(if report.changed() {
+                        "removed"
+                    } else {
+                        "nothing to remove"
+                    });
                     for a in &report.actions {
                         removals.push(Removal {
                             step: id,

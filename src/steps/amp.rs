@@ -12,7 +12,9 @@ use serde_json::json;
 
 use crate::aws::{client_token, owned_by, sdk_error, tags};
 use crate::config::Config;
-use crate::engine::{Action, Op, Resource, Step, StepCtx, StepId, StepPlan, StepReport, StepStatus};
+use crate::engine::{
+    Action, Op, Resource, Step, StepCtx, StepId, StepPlan, StepReport, StepStatus,
+};
 use crate::error::Error;
 
 const WORKSPACE: &str = "amp-workspace";
@@ -147,12 +149,16 @@ impl AmpStep {
             return match Self::describe(client, id, false).await? {
                 Some(ws) => Ok(Some(ws)),
                 None => Err(Error::config(
-                    format!("amp.workspace_id `{id}` does not exist in {}", config.region),
+                    format!(
+                        "amp.workspace_id `{id}` does not exist in {}",
+                        config.region
+                    ),
                     "check the id with the AMP console, or remove amp.workspace_id to let meshctl create a workspace",
                 )),
             };
         }
-        let mut owned = Self::owned_workspaces(client, &config.name, Some(config.amp_alias())).await?;
+        let mut owned =
+            Self::owned_workspaces(client, &config.name, Some(config.amp_alias())).await?;
         // Prefer an active one if an earlier failure left more than one.
         owned.sort_by_key(|w| w.status != WorkspaceStatusCode::Active);
         Ok(owned.into_iter().next())
@@ -190,24 +196,30 @@ impl AmpStep {
     }
 
     async fn wait_active(ctx: &StepCtx, client: &Client, id: &str) -> Result<Workspace, Error> {
-        ctx.wait_for(&format!("AMP workspace {id} to become ACTIVE"), POLL, || async {
-            match Self::describe(client, id, true).await? {
-                Some(ws) if ws.status == WorkspaceStatusCode::Active => Ok(Some(ws)),
-                Some(ws) if ws.status == WorkspaceStatusCode::CreationFailed => Err(Error::Aws {
-                    service: "amp",
-                    operation: "CreateWorkspace",
-                    message: format!("workspace {id} ended in CREATION_FAILED"),
-                    help: "run `meshctl cleanup --only amp`, then try again".into(),
-                }),
-                Some(_) => Ok(None),
-                None => Err(Error::Aws {
-                    service: "amp",
-                    operation: "DescribeWorkspace",
-                    message: format!("workspace {id} disappeared while waiting for it"),
-                    help: "something else deleted it; run the command again".into(),
-                }),
-            }
-        })
+        ctx.wait_for(
+            &format!("AMP workspace {id} to become ACTIVE"),
+            POLL,
+            || async {
+                match Self::describe(client, id, true).await? {
+                    Some(ws) if ws.status == WorkspaceStatusCode::Active => Ok(Some(ws)),
+                    Some(ws) if ws.status == WorkspaceStatusCode::CreationFailed => {
+                        Err(Error::Aws {
+                            service: "amp",
+                            operation: "CreateWorkspace",
+                            message: format!("workspace {id} ended in CREATION_FAILED"),
+                            help: "run `meshctl cleanup --only amp`, then try again".into(),
+                        })
+                    }
+                    Some(_) => Ok(None),
+                    None => Err(Error::Aws {
+                        service: "amp",
+                        operation: "DescribeWorkspace",
+                        message: format!("workspace {id} disappeared while waiting for it"),
+                        help: "something else deleted it; run the command again".into(),
+                    }),
+                }
+            },
+        )
         .await
     }
 
@@ -215,14 +227,22 @@ impl AmpStep {
         if ctx.options.no_wait {
             return Ok(());
         }
-        ctx.wait_for(&format!("AMP workspace {id} to be deleted"), POLL, || async {
-            Ok(Self::describe(client, id, true).await?.is_none().then_some(()))
-        })
+        ctx.wait_for(
+            &format!("AMP workspace {id} to be deleted"),
+            POLL,
+            || async {
+                Ok(Self::describe(client, id, true)
+                    .await?
+                    .is_none()
+                    .then_some(()))
+            },
+        )
         .await
     }
 
     async fn delete_workspace(ctx: &StepCtx, client: &Client, id: &str) -> Result<bool, Error> {
-        ctx.progress.message(&format!("deleting AMP workspace {id}"));
+        ctx.progress
+            .message(&format!("deleting AMP workspace {id}"));
         match client.delete_workspace().workspace_id(id).send().await {
             Ok(_) => {}
             Err(e)
@@ -288,8 +308,11 @@ impl Step for AmpStep {
                     Action::new(Op::Keep, WORKSPACE, id).detail("existing workspace, not owned"),
                 ),
                 None => plan.push(
-                    Action::new(Op::Create, WORKSPACE, config.amp_alias())
-                        .detail(format!("tag {}={}", crate::config::STACK_TAG, config.name)),
+                    Action::new(Op::Create, WORKSPACE, config.amp_alias()).detail(format!(
+                        "tag {}={}",
+                        crate::config::STACK_TAG,
+                        config.name
+                    )),
                 ),
             }
             plan.push(Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules)));
@@ -298,8 +321,11 @@ impl Step for AmpStep {
         let client = aws.amp();
         let Some(ws) = Self::find(&client, config).await? else {
             plan.push(
-                Action::new(Op::Create, WORKSPACE, config.amp_alias())
-                    .detail(format!("tag {}={}", crate::config::STACK_TAG, config.name)),
+                Action::new(Op::Create, WORKSPACE, config.amp_alias()).detail(format!(
+                    "tag {}={}",
+                    crate::config::STACK_TAG,
+                    config.name
+                )),
             );
             plan.push(Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules)));
             return Ok(plan);
@@ -314,18 +340,26 @@ impl Step for AmpStep {
         } else {
             let mut keys: Vec<_> = missing.keys().cloned().collect();
             keys.sort();
-            Action::new(Op::Update, WORKSPACE, &ws.id).detail(format!("add tags {}", keys.join(", ")))
+            Action::new(Op::Update, WORKSPACE, &ws.id)
+                .detail(format!("add tags {}", keys.join(", ")))
         };
         plan.push(ws_action.detail(format!(
             "{}, {}",
             ws.status.as_str(),
-            if ws.owned { "owned" } else { "existing, not owned" }
+            if ws.owned {
+                "owned"
+            } else {
+                "existing, not owned"
+            }
         )));
         match Self::namespace(&client, &ws.id, ns_name).await? {
-            None => plan.push(Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules))),
+            None => {
+                plan.push(Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules)))
+            }
             Some(ns) if ns.data == rules => plan.push(Action::new(Op::Keep, NAMESPACE, ns_name)),
             Some(_) => plan.push(
-                Action::new(Op::Update, NAMESPACE, ns_name).detail(format!("replace with {}", rules_summary(&rules))),
+                Action::new(Op::Update, NAMESPACE, ns_name)
+                    .detail(format!("replace with {}", rules_summary(&rules))),
             ),
         }
         Ok(plan)
@@ -345,7 +379,9 @@ impl Step for AmpStep {
         ctx.progress.message("looking for the AMP workspace");
         let mut ws = match Self::find(&client, config).await? {
             Some(ws) => {
-                report.actions.push(Action::new(Op::Keep, WORKSPACE, &ws.id));
+                report
+                    .actions
+                    .push(Action::new(Op::Keep, WORKSPACE, &ws.id));
                 ws
             }
             None => {
@@ -391,7 +427,11 @@ impl Step for AmpStep {
                     .send()
                     .await
                     .map_err(|e| sdk_error("amp", "TagResource", &e))?;
-                if let Some(a) = report.actions.iter_mut().find(|a| a.kind == WORKSPACE && a.op == Op::Keep) {
+                if let Some(a) = report
+                    .actions
+                    .iter_mut()
+                    .find(|a| a.kind == WORKSPACE && a.op == Op::Keep)
+                {
                     a.op = Op::Update;
                     a.detail = Some("tags updated".into());
                 }
@@ -412,7 +452,8 @@ impl Step for AmpStep {
         }
 
         let ns_name = &config.amp.rules_namespace;
-        ctx.progress.message(&format!("reconciling rule-groups namespace {ns_name}"));
+        ctx.progress
+            .message(&format!("reconciling rule-groups namespace {ns_name}"));
         match Self::namespace(&client, &ws.id, ns_name).await? {
             None => {
                 client
@@ -432,15 +473,22 @@ impl Step for AmpStep {
                             .with("region", &config.region),
                     )
                     .await?;
-                report.actions.push(Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules)));
+                report.actions.push(
+                    Action::new(Op::Create, NAMESPACE, ns_name).detail(rules_summary(&rules)),
+                );
             }
             Some(ns) if ns.data == rules => {
-                report.actions.push(Action::new(Op::Keep, NAMESPACE, ns_name));
+                report
+                    .actions
+                    .push(Action::new(Op::Keep, NAMESPACE, ns_name));
             }
             Some(ns) => {
                 if !owned_by(Some(&ns.tags), &config.name) {
                     return Err(Error::config(
-                        format!("rule-groups namespace `{ns_name}` in workspace {} exists and is not owned by stack `{}`", ws.id, config.name),
+                        format!(
+                            "rule-groups namespace `{ns_name}` in workspace {} exists and is not owned by stack `{}`",
+                            ws.id, config.name
+                        ),
                         "choose another name with amp.rules_namespace; meshctl never overwrites what it does not own",
                     ));
                 }
@@ -452,18 +500,26 @@ impl Step for AmpStep {
                     .send()
                     .await
                     .map_err(|e| sdk_error("amp", "PutRuleGroupsNamespace", &e))?;
-                report.actions.push(Action::new(Op::Update, NAMESPACE, ns_name).detail(rules_summary(&rules)));
+                report.actions.push(
+                    Action::new(Op::Update, NAMESPACE, ns_name).detail(rules_summary(&rules)),
+                );
                 let _ = ns.status;
             }
         }
         if !ctx.options.no_wait {
             let ws_id = ws.id.clone();
-            ctx.wait_for(&format!("rule-groups namespace {ns_name} to become ACTIVE"), POLL, || async {
-                Ok(Self::namespace(&client, &ws_id, ns_name).await?.and_then(|ns| match ns.status {
-                    None | Some(RuleGroupsNamespaceStatusCode::Active) => Some(()),
-                    _ => None,
-                }))
-            })
+            ctx.wait_for(
+                &format!("rule-groups namespace {ns_name} to become ACTIVE"),
+                POLL,
+                || async {
+                    Ok(Self::namespace(&client, &ws_id, ns_name)
+                        .await?
+                        .and_then(|ns| match ns.status {
+                            None | Some(RuleGroupsNamespaceStatusCode::Active) => Some(()),
+                            _ => None,
+                        }))
+                },
+            )
             .await?;
         }
         report.outputs = Self::outputs(config, &ws);
@@ -478,15 +534,14 @@ impl Step for AmpStep {
             return Ok(plan);
         };
         let client = aws.amp();
-        if let Some(id) = &config.amp.workspace_id {
-            if let Some(ns) = Self::namespace(&client, id, &config.amp.rules_namespace).await?
-                && owned_by(Some(&ns.tags), &config.name)
-            {
-                plan.push(
-                    Action::new(Op::Delete, NAMESPACE, &config.amp.rules_namespace)
-                        .detail(format!("in workspace {id}, which is kept")),
-                );
-            }
+        if let Some(id) = &config.amp.workspace_id
+            && let Some(ns) = Self::namespace(&client, id, &config.amp.rules_namespace).await?
+            && owned_by(Some(&ns.tags), &config.name)
+        {
+            plan.push(
+                Action::new(Op::Delete, NAMESPACE, &config.amp.rules_namespace)
+                    .detail(format!("in workspace {id}, which is kept")),
+            );
         }
         for ws in Self::owned_workspaces(&client, &config.name, None).await? {
             plan.push(Action::new(Op::Delete, WORKSPACE, &ws.id).detail(format!(
@@ -512,12 +567,16 @@ impl Step for AmpStep {
                 && owned_by(Some(&ns.tags), &config.name)
                 && Self::delete_namespace(&client, id, name).await?
             {
-                report.actions.push(Action::new(Op::Delete, NAMESPACE, name));
+                report
+                    .actions
+                    .push(Action::new(Op::Delete, NAMESPACE, name));
             }
         }
         for ws in Self::owned_workspaces(&client, &config.name, None).await? {
             if Self::delete_workspace(ctx, &client, &ws.id).await? {
-                report.actions.push(Action::new(Op::Delete, WORKSPACE, &ws.id));
+                report
+                    .actions
+                    .push(Action::new(Op::Delete, WORKSPACE, &ws.id));
             }
         }
         Ok(report)
@@ -531,7 +590,9 @@ impl Step for AmpStep {
             None => "absent",
             Some(ws) => {
                 let ns = Self::namespace(&client, &ws.id, &config.amp.rules_namespace).await?;
-                let rules_ok = ns.as_ref().is_some_and(|ns| ns.data == render_rules(config).unwrap_or_default());
+                let rules_ok = ns
+                    .as_ref()
+                    .is_some_and(|ns| ns.data == render_rules(config).unwrap_or_default());
                 details.insert("workspace_id".into(), ws.id.clone());
                 details.insert("state".into(), ws.status.as_str().to_string());
                 if let Some(ep) = &ws.endpoint {
@@ -542,7 +603,9 @@ impl Step for AmpStep {
                     match (&ns, rules_ok) {
                         (None, _) => "missing".to_string(),
                         (Some(_), true) => format!("{} (up to date)", config.amp.rules_namespace),
-                        (Some(_), false) => format!("{} (differs from config)", config.amp.rules_namespace),
+                        (Some(_), false) => {
+                            format!("{} (differs from config)", config.amp.rules_namespace)
+                        }
                     },
                 );
                 if ws.status == WorkspaceStatusCode::Active && rules_ok {
@@ -612,7 +675,10 @@ mod tests {
         let rules = render_rules(&c).unwrap();
         assert!(rules.contains("ratio_rate5m > 0.02"), "{rules}");
         assert!(rules.contains("p99_5m > 750"), "{rules}");
-        assert!(rules.contains("$labels.destination_service_name"), "{rules}");
+        assert!(
+            rules.contains("$labels.destination_service_name"),
+            "{rules}"
+        );
         assert!(rules.contains("meshctl_stack: \"demo\""), "{rules}");
     }
 

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::config::{Config, STACK_TAG};
-use crate::engine::{Action, Op, Resource, Step, StepCtx, StepId, StepPlan, StepReport, StepStatus};
+use crate::engine::{
+    Action, Op, Resource, Step, StepCtx, StepId, StepPlan, StepReport, StepStatus,
+};
 use crate::error::Error;
 
 pub struct PlannedStep(pub StepId);
@@ -182,7 +184,10 @@ impl Step for PlannedStep {
         Ok(StepStatus {
             step: self.0,
             state: "unknown".into(),
-            details: BTreeMap::from([("note".to_string(), "not available yet in this version".to_string())]),
+            details: BTreeMap::from([(
+                "note".to_string(),
+                "not available yet in this version".to_string(),
+            )]),
         })
     }
 
