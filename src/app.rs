@@ -178,7 +178,7 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
 
     let connection = Aws::connect(&config.region, g.profile.as_deref()).await?;
     let (aws, offline_reason) = match connection {
-        Connection::Online(aws) => (Some(aws), None),
+        Connection::Online(aws) => (Some(*aws), None),
         Connection::Offline { reason } => {
             if !g.dry_run {
                 tracing::debug!("offline: {reason}");

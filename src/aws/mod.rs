@@ -23,7 +23,7 @@ pub struct Aws {
 
 /// How AWS was reached, or why it was not.
 pub enum Connection {
-    Online(Aws),
+    Online(Box<Aws>),
     /// No usable credentials: plans are offline.
     Offline {
         reason: String,
@@ -69,11 +69,11 @@ impl Aws {
             };
         };
         match tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await {
-            Ok(Ok(_)) => Connection::Online(Aws {
+            Ok(Ok(_)) => Connection::Online(Box::new(Aws {
                 sdk,
                 region: region.to_string(),
                 account: String::new(),
-            }),
+            })),
             Ok(Err(e)) => Connection::Offline {
                 reason: format!("no AWS credentials found ({})", first_line(&e.to_string())),
             },

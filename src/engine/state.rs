@@ -100,6 +100,33 @@ impl StateStore for LocalStore {
 
     async fn put_if_absent(&self, key: &str, body: &[u8]) -> Result<bool, Error> {
         std::fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        // Write the whole body under a private name, then hard-link it into place: the link
+        // fails if `key` exists, and nobody ever sees `key` empty or half written (another run
+        // reading the lock between an exclusive create and its write would find it unreadable).
+        let tmp = self.path(&format!(
+            ".{key}.{}-{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let linked = (|| -> std::io::Result<bool> {
+            let mut f = std::fs::File::create_new(&tmp)?;
+            f.write_all(body)?;
+            f.sync_all()?;
+            match std::fs::hard_link(&tmp, self.path(key)) {
+                Ok(()) => {
+                    std::fs::File::open(&self.dir)?.sync_all()?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            }
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(created) => return Ok(created),
+            // No hard links on this file system: fall back to an exclusive create.
+            Err(e) => tracing::debug!("cannot link {key} into {}: {e}", self.dir.display()),
+        }
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -376,5 +403,31 @@ impl StateStore for MemoryStore {
     }
     fn location(&self) -> String {
         "memory".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_put_if_absent_creates_once_with_the_whole_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore {
+            dir: dir.path().join("demo"),
+        };
+        assert!(store.put_if_absent("lock.json", b"first").await.unwrap());
+        assert!(!store.put_if_absent("lock.json", b"second").await.unwrap());
+        assert_eq!(
+            store.get("lock.json").await.unwrap().as_deref(),
+            Some(&b"first"[..])
+        );
+        let names: Vec<_> = std::fs::read_dir(&store.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["lock.json"], "no temporary file is left behind");
+        store.delete("lock.json").await.unwrap();
+        assert!(store.put_if_absent("lock.json", b"third").await.unwrap());
     }
 }

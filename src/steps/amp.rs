@@ -543,15 +543,14 @@ impl Step for AmpStep {
             return Ok(plan);
         };
         let client = aws.amp();
-        if let Some(id) = &config.amp.workspace_id {
-            if let Some(ns) = Self::namespace(&client, id, &config.amp.rules_namespace).await?
-                && owned_by(Some(&ns.tags), &config.name)
-            {
-                plan.push(
-                    Action::new(Op::Delete, NAMESPACE, &config.amp.rules_namespace)
-                        .detail(format!("in workspace {id}, which is kept")),
-                );
-            }
+        if let Some(id) = &config.amp.workspace_id
+            && let Some(ns) = Self::namespace(&client, id, &config.amp.rules_namespace).await?
+            && owned_by(Some(&ns.tags), &config.name)
+        {
+            plan.push(
+                Action::new(Op::Delete, NAMESPACE, &config.amp.rules_namespace)
+                    .detail(format!("in workspace {id}, which is kept")),
+            );
         }
         for ws in Self::owned_workspaces(&client, &config.name, None).await? {
             plan.push(Action::new(Op::Delete, WORKSPACE, &ws.id).detail(format!(

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The project's test command.
+#
+# Installs a pinned moto[server] into .venv-test/ (once), starts it on a free loopback port,
+# runs the whole cargo test suite against it and stops it on exit, whatever the outcome.
+# Extra arguments go to `cargo test` (e.g. `./test.sh amp_moto`).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+MOTO_VERSION=5.2.5
+VENV=.venv-test
+PYTHON=${PYTHON:-python3}
+
+# --- moto, pinned, in a venv of our own -------------------------------------------------
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "test.sh: creating $VENV with $PYTHON" >&2
+  "$PYTHON" -m venv "$VENV"
+fi
+
+moto_ready() {
+  # The pinned version, its server extra importable, and the server entry point present.
+  [ -x "$VENV/bin/moto_server" ] || return 1
+  "$VENV/bin/python" - "$MOTO_VERSION" <<'PY' 2>/dev/null
+import sys
+import importlib.metadata as md
+if md.version("moto") != sys.argv[1]:
+    sys.exit(1)
+import flask, flask_cors  # the [server] extra
+PY
+}
+
+if ! moto_ready; then
+  echo "test.sh: installing moto[server]==$MOTO_VERSION into $VENV" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "moto[server]==$MOTO_VERSION"
+  moto_ready || { echo "test.sh: moto[server]==$MOTO_VERSION did not install correctly" >&2; exit 1; }
+fi
+
+# --- start moto on a free loopback port, stop it on any exit ----------------------------
+moto_pid=""
+# Kept after the run (overwritten by the next) so a failure can be traced to moto's side.
+moto_log="$VENV/moto.log"
+
+stop_moto() {
+  if [ -n "$moto_pid" ] && kill -0 "$moto_pid" 2>/dev/null; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  moto_pid=""
+}
+trap stop_moto EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# Wait (bounded) until moto answers on PORT; fail early if its process died.
+wait_for_moto() {
+  "$VENV/bin/python" - "$1" "$moto_pid" <<'PY'
+import os, sys, time, urllib.error, urllib.request
+port, pid = sys.argv[1], int(sys.argv[2])
+url = f"http://127.0.0.1:{port}/moto-api/"
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(2)  # moto exited (e.g. the port was taken meanwhile)
+    try:
+        urllib.request.urlopen(url, timeout=2).read()
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # it answered
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+}
+
+started=""
+for _attempt in 1 2 3; do
+  port=$(free_port)
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+  moto_pid=$!
+  if wait_for_moto "$port"; then
+    started=yes
+    break
+  fi
+  stop_moto
+done
+if [ -z "$started" ]; then
+  echo "test.sh: moto_server did not start; the end of its log ($moto_log):" >&2
+  tail -n 40 "$moto_log" >&2
+  exit 1
+fi
+echo "test.sh: moto $MOTO_VERSION listening on http://127.0.0.1:$port (pid $moto_pid)" >&2
+
+# --- environment the tests rely on -------------------------------------------------------
+export MESHCTL_TEST_MOTO="http://127.0.0.1:$port"
+export AWS_EC2_METADATA_DISABLED=true
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_DEFAULT_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+# --- the suite: every target, then the doc tests ----------------------------------------
+# Not `exec`: the EXIT trap must still stop moto. With `set -e` a failure exits with
+# cargo's code, after the trap has run. Arguments, when given, go to one `cargo test`.
+if [ "$#" -gt 0 ]; then
+  cargo test "$@"
+else
+  cargo test --all-targets
+  cargo test --doc
+fi
