@@ -16,7 +16,7 @@ use crate::error::Error;
 
 mod env;
 mod tree;
-mod validate;
+pub(crate) mod validate;
 
 pub use env::{NOT_CONFIG as ENV_NOT_CONFIG, TEST_PREFIX as ENV_TEST_PREFIX};
 
@@ -354,8 +354,8 @@ pub struct Overrides {
     pub region: Option<String>,
 }
 
-const HELP: &str = "fix each key listed above (the line or the variable that set it is named in \
-                    brackets); docs/config.md lists every key with its type, default and limits";
+const HELP: &str = "fix each key listed above (the line, variable or flag that set it is shown in \
+                    parentheses); docs/config.md lists every key with its type, default and limits";
 
 /// Load `path`, apply `MESHCTL_*` environment overrides from `env`, then `overrides`,
 /// and validate the result.
