@@ -396,6 +396,13 @@ pub fn from_yaml(
     if tree.is_null() {
         tree = Value::Mapping(Default::default());
     }
+    // `<<: *anchor` merge keys, so shared node group settings can be written once.
+    if let Err(e) = tree.apply_merge() {
+        return Err(Error::config(
+            format!("{source}: a `<<` merge key cannot be applied: {e}"),
+            "`<<` must refer to a mapping (or a list of mappings) defined with `&anchor`",
+        ));
+    }
     if !tree.is_mapping() {
         return Err(Error::config(
             format!("{source} must be a mapping of keys, not a single value or a list"),
@@ -538,6 +545,7 @@ fn type_message(raw: &str) -> String {
         ("expected a borrowed string", "expected a string"),
         ("expected a sequence", "expected a list such as `[a, b]`"),
         ("expected a map", "expected a mapping of keys to values"),
+        ("unit value", "empty value"),
     ] {
         msg = msg.replace(from, to);
     }
@@ -807,6 +815,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.cluster_name(), "prod-eks");
+    }
+
+    #[test]
+    fn merge_keys_and_empty_values() {
+        let c = load_str(
+            "name: demo\nx-ng: &ng {instance_types: [c7g.large], disk_size_gib: 80}\n",
+            &[],
+            None,
+        );
+        // Unknown top-level keys are still rejected, anchors or not.
+        assert!(c.unwrap_err().contains("unknown key `x-ng`"));
+        let c = load_str(
+            "name: demo\ncluster:\n  nodegroups:\n    - &ng {name: a, instance_types: [c7g.large], disk_size_gib: 80}\n    - <<: *ng\n      name: b\n",
+            &[],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.cluster.nodegroups[1].name, "b");
+        assert_eq!(c.cluster.nodegroups[1].disk_size_gib, 80);
+        let e = load_str("name:\n", &[], None).unwrap_err();
+        assert!(
+            e.contains("name (line 1): invalid type: empty value"),
+            "{e}"
+        );
     }
 
     #[test]

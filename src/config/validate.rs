@@ -21,7 +21,16 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         }
     };
 
-    add(keys(&["name"]), stack_name(&c.name));
+    if c.name.is_empty() {
+        add(
+            keys(&["name"]),
+            Err("is required: add `name: <stack>` to the file (or set MESHCTL_NAME); it tags everything \
+                 the stack owns, so use 1 to 32 lowercase letters, digits and hyphens, e.g. `demo`"
+                .into()),
+        );
+    } else {
+        add(keys(&["name"]), stack_name(&c.name));
+    }
     add(keys(&["region"]), region(&c.region));
     add(keys(&["state"]), state(&c.state));
     for (path, m) in tags(c) {
