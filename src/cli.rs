@@ -133,6 +133,16 @@ pub struct InitArgs {
     /// Stack name (asked on a terminal when omitted).
     #[arg(long)]
     pub name: Option<String>,
+    /// Region to write: the global `--region` flag, which the caller copies in (clap cannot give
+    /// a subcommand its own `--region` beside the global one).
+    #[arg(skip)]
+    pub region: Option<String>,
+    /// EKS cluster name, when it differs from the stack name (required with --adopt-cluster).
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// Adopt an existing EKS cluster instead of creating one (`cluster.create: false`).
+    #[arg(long)]
+    pub adopt_cluster: bool,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,

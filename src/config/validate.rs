@@ -1,0 +1,1034 @@
+//! Value rules for a deserialized [`Config`]. Every rule runs and every problem is returned,
+//! each with the key path it concerns and a sentence that says how to fix it.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::tree::{Seg, keys};
+use super::{
+    Config, EKS_MINOR_VERSIONS, ISTIO_MINOR_VERSIONS, MAX_USER_TAGS, MIN_SCRAPE_INTERVAL,
+    NODE_DISK_GIB, STACK_TAG,
+};
+
+/// A problem with one key: its path and what to do about it.
+pub(crate) type Finding = (Vec<Seg>, String);
+
+pub(crate) fn check(c: &Config) -> Vec<Finding> {
+    let mut out: Vec<Finding> = vec![];
+    let mut add = |path: Vec<Seg>, r: Result<(), String>| {
+        if let Err(m) = r {
+            out.push((path, m));
+        }
+    };
+
+    if c.name.is_empty() {
+        add(
+            keys(&["name"]),
+            Err("is required: add `name: <stack>` to the file (or set MESHCTL_NAME); it tags everything \
+                 the stack owns, so use 1 to 32 lowercase letters, digits and hyphens, e.g. `demo`"
+                .into()),
+        );
+    } else {
+        add(keys(&["name"]), stack_name(&c.name));
+    }
+    add(keys(&["region"]), region(&c.region));
+    add(keys(&["state"]), state(&c.state));
+    for (path, m) in tags(c) {
+        add(path, Err(m));
+    }
+
+    // cluster
+    if let Some(name) = &c.cluster.name {
+        add(keys(&["cluster", "name"]), cluster_name(name));
+    } else if !c.cluster.create {
+        add(
+            keys(&["cluster", "name"]),
+            Err(
+                "required when `cluster.create` is false: name the existing EKS cluster to adopt \
+                 (`cluster.name: <name>`), so the stack name is never taken for it by accident"
+                    .into(),
+            ),
+        );
+    }
+    add(
+        keys(&["cluster", "version"]),
+        kubernetes_version(&c.cluster.version),
+    );
+    add(
+        keys(&["cluster", "vpc_cidr"]),
+        vpc_cidr(&c.cluster.vpc_cidr),
+    );
+    if c.cluster.create && c.cluster.nodegroups.is_empty() {
+        add(
+            keys(&["cluster", "nodegroups"]),
+            Err(
+                "a new cluster needs at least one node group: add an entry such as \
+                 `- {name: default, instance_types: [m5.large]}`"
+                    .into(),
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, ng) in c.cluster.nodegroups.iter().enumerate() {
+        let at = |k: &str| {
+            vec![
+                Seg::Key("cluster".into()),
+                Seg::Key("nodegroups".into()),
+                Seg::Index(i),
+                Seg::Key(k.into()),
+            ]
+        };
+        add(at("name"), nodegroup_name(&ng.name));
+        if !seen.insert(ng.name.as_str()) {
+            add(
+                at("name"),
+                Err(format!(
+                    "node group `{}` is listed twice: give each node group its own name",
+                    ng.name
+                )),
+            );
+        }
+        if ng.instance_types.is_empty() {
+            add(
+                at("instance_types"),
+                Err("list at least one EC2 instance type, e.g. `[m5.large]`".into()),
+            );
+        }
+        for (j, t) in ng.instance_types.iter().enumerate() {
+            let mut p = at("instance_types");
+            p.push(Seg::Index(j));
+            add(p, instance_type(t));
+        }
+        if ng.max_size < 1 {
+            add(
+                at("max_size"),
+                Err(
+                    "must be at least 1: a node group that can hold no node cannot run anything"
+                        .into(),
+                ),
+            );
+        }
+        if ng.min_size > ng.desired_size || ng.desired_size > ng.max_size {
+            add(
+                at("desired_size"),
+                Err(format!(
+                    "sizes must satisfy min_size <= desired_size <= max_size, but they are {} <= {} <= {}: \
+                     adjust them",
+                    ng.min_size, ng.desired_size, ng.max_size
+                )),
+            );
+        }
+        if !NODE_DISK_GIB.contains(&ng.disk_size_gib) {
+            add(
+                at("disk_size_gib"),
+                Err(format!(
+                    "{} GiB is outside the {} to {} GiB EBS volume sizes: choose a size in that range",
+                    ng.disk_size_gib,
+                    NODE_DISK_GIB.start(),
+                    NODE_DISK_GIB.end()
+                )),
+            );
+        }
+    }
+
+    // kubernetes
+    if let Some(path) = &c.kubernetes.kubeconfig {
+        add(
+            keys(&["kubernetes", "kubeconfig"]),
+            kubeconfig(&path.to_string_lossy()),
+        );
+    }
+    if let Some(ctx) = &c.kubernetes.context
+        && ctx.trim().is_empty()
+    {
+        add(
+            keys(&["kubernetes", "context"]),
+            Err("is empty: name a context from the kubeconfig, or remove the key".into()),
+        );
+    }
+
+    // istio
+    add(keys(&["istio", "version"]), istio_version(&c.istio.version));
+    add(keys(&["istio", "namespace"]), namespace(&c.istio.namespace));
+
+    // amp
+    if let Some(alias) = &c.amp.alias {
+        add(keys(&["amp", "alias"]), amp_alias(alias));
+    }
+    if let Some(id) = &c.amp.workspace_id {
+        add(keys(&["amp", "workspace_id"]), workspace_id(id));
+    }
+    add(
+        keys(&["amp", "rules_namespace"]),
+        rules_namespace(&c.amp.rules_namespace),
+    );
+    let ratio = c.amp.alerts.error_ratio;
+    if !(ratio > 0.0 && ratio < 1.0) {
+        add(
+            keys(&["amp", "alerts", "error_ratio"]),
+            Err(format!(
+                "{ratio} is not a ratio strictly between 0 and 1: use e.g. 0.01 for 1% of requests failing"
+            )),
+        );
+    }
+    if c.amp.alerts.p99_latency_ms < 1 {
+        add(
+            keys(&["amp", "alerts", "p99_latency_ms"]),
+            Err("must be at least 1 millisecond: use e.g. 500".into()),
+        );
+    }
+
+    // irsa
+    add(
+        keys(&["irsa", "prometheus_service_account"]),
+        service_account(&c.irsa.prometheus_service_account),
+    );
+    add(
+        keys(&["irsa", "query_service_account"]),
+        service_account(&c.irsa.query_service_account),
+    );
+
+    // prometheus and kiali
+    add(
+        keys(&["prometheus", "namespace"]),
+        namespace(&c.prometheus.namespace),
+    );
+    add(
+        keys(&["prometheus", "scrape_interval"]),
+        scrape_interval(&c.prometheus.scrape_interval),
+    );
+    add(keys(&["kiali", "namespace"]), namespace(&c.kiali.namespace));
+
+    // grafana
+    if let Some(ws) = &c.grafana.workspace_name {
+        add(
+            keys(&["grafana", "workspace_name"]),
+            grafana_workspace_name(ws),
+        );
+    }
+    add(
+        keys(&["grafana", "authentication"]),
+        one_of(&c.grafana.authentication, GRAFANA_AUTH),
+    );
+    for (field, ids) in [
+        ("admin_users", &c.grafana.admin_users),
+        ("admin_groups", &c.grafana.admin_groups),
+    ] {
+        for (i, id) in ids.iter().enumerate() {
+            if id.is_empty() || id.len() > 47 || id.chars().any(|ch| ch.is_whitespace()) {
+                add(
+                    vec![Seg::Key("grafana".into()), Seg::Key(field.into()), Seg::Index(i)],
+                    Err("is not an IAM Identity Center id (1-47 characters, no spaces): copy the user or \
+                         group id from the Identity Center console"
+                        .into()),
+                );
+            }
+        }
+    }
+    let mut dashboards = BTreeSet::new();
+    for (i, id) in c.grafana.dashboards.iter().enumerate() {
+        let at = vec![
+            Seg::Key("grafana".into()),
+            Seg::Key("dashboards".into()),
+            Seg::Index(i),
+        ];
+        if *id == 0 {
+            add(
+                at.clone(),
+                Err("0 is not a grafana.com dashboard id: use the positive number from the dashboard's URL".into()),
+            );
+        }
+        if !dashboards.insert(*id) {
+            add(
+                at,
+                Err(format!("dashboard {id} is listed twice: remove the repeat")),
+            );
+        }
+    }
+
+    // pagerduty
+    let pd = &c.pagerduty;
+    if let Some(s) = &pd.service_name
+        && (s.trim().is_empty() || s.chars().count() > 255)
+    {
+        add(
+            keys(&["pagerduty", "service_name"]),
+            Err("must be 1 to 255 characters: choose a shorter name, or remove the key to use the stack name".into()),
+        );
+    }
+    match &pd.escalation_policy_id {
+        Some(id) => add(keys(&["pagerduty", "escalation_policy_id"]), escalation_policy(id)),
+        None if pd.enabled => add(
+            keys(&["pagerduty", "escalation_policy_id"]),
+            Err("required when `pagerduty.enabled` is true: copy the escalation policy id (like PABC123) \
+                 from its page in PagerDuty"
+                .into()),
+        ),
+        None => {}
+    }
+    add(
+        keys(&["pagerduty", "api_key_env"]),
+        api_key_env(&pd.api_key_env),
+    );
+    add(
+        keys(&["pagerduty", "severity"]),
+        one_of(&pd.severity, SEVERITIES),
+    );
+
+    out
+}
+
+pub(crate) const GRAFANA_AUTH: &[&str] = &["AWS_SSO", "SAML"];
+pub(crate) const SEVERITIES: &[&str] = &["critical", "error", "warning", "info"];
+
+fn is_lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+/// The stack name: it goes into IAM role names, AWS tags and Kubernetes labels.
+pub(crate) fn stack_name(name: &str) -> Result<(), String> {
+    const FIX: &str = "use 1 to 32 lowercase letters, digits and hyphens, starting with a letter, e.g. `demo` or `team-a-prod`";
+    if name.is_empty() {
+        return Err(format!(
+            "is required (it tags everything the stack owns): {FIX}"
+        ));
+    }
+    let ok = name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name.chars().all(|c| is_lower_alnum(c) || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid stack name: {FIX}"))
+    }
+}
+
+/// AWS region codes: `us-west-2`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`.
+pub(crate) fn region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = (3..=4).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 2
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        return Ok(());
+    }
+    let lower = region.to_ascii_lowercase();
+    let hint = if lower != region && self::region(&lower).is_ok() {
+        format!("region codes are lowercase: use `{lower}`")
+    } else {
+        "use a region code such as `us-west-2` or `eu-central-1`".into()
+    };
+    Err(format!("`{region}` is not an AWS region code: {hint}"))
+}
+
+/// A directory, or `s3://bucket[/prefix]`.
+pub(crate) fn state(state: &str) -> Result<(), String> {
+    if state.trim().is_empty() {
+        return Err(
+            "is empty: use a directory such as `.meshctl`, or `s3://<bucket>/<prefix>`".into(),
+        );
+    }
+    if let Some(rest) = state.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        s3_bucket(bucket)?;
+        if prefix.split('/').any(|p| p == "." || p == "..")
+            || prefix.chars().any(|c| c.is_control())
+        {
+            return Err(format!(
+                "the prefix `{prefix}` has `.`/`..` parts or control characters: use plain path parts such as `meshctl/prod`"
+            ));
+        }
+        return Ok(());
+    }
+    if state.contains("://") {
+        return Err(format!(
+            "`{state}` is neither a directory nor an s3:// location: state can live in a local directory or in S3 (`s3://<bucket>/<prefix>`)"
+        ));
+    }
+    if state.chars().any(|c| c.is_control()) {
+        return Err("contains control characters: use a plain directory path".into());
+    }
+    Ok(())
+}
+
+/// S3 general-purpose bucket naming rules.
+pub(crate) fn s3_bucket(bucket: &str) -> Result<(), String> {
+    const FIX: &str = "bucket names are 3 to 63 lowercase letters, digits, dots and hyphens, start and end with a letter or digit, and are not IP addresses";
+    let bad = |why: &str| {
+        Err(format!(
+            "`{bucket}` is not a valid S3 bucket name ({why}): {FIX}"
+        ))
+    };
+    if bucket.is_empty() {
+        return Err(format!(
+            "the S3 bucket is missing: write `s3://<bucket>[/<prefix>]`; {FIX}"
+        ));
+    }
+    if !(3..=63).contains(&bucket.len()) {
+        return bad("length");
+    }
+    if !bucket
+        .chars()
+        .all(|c| is_lower_alnum(c) || c == '.' || c == '-')
+    {
+        return bad("characters");
+    }
+    if !bucket.starts_with(is_lower_alnum) || !bucket.ends_with(is_lower_alnum) {
+        return bad("first or last character");
+    }
+    if bucket.contains("..") {
+        return bad("two adjacent dots");
+    }
+    let parts: Vec<&str> = bucket.split('.').collect();
+    if parts.len() == 4 && parts.iter().all(|p| p.parse::<u8>().is_ok()) {
+        return bad("IP address");
+    }
+    if bucket.starts_with("xn--") || bucket.ends_with("-s3alias") || bucket.ends_with("--ol-s3") {
+        return bad("reserved prefix or suffix");
+    }
+    Ok(())
+}
+
+fn tag_chars_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+}
+
+fn tags(c: &Config) -> Vec<Finding> {
+    let mut out = vec![];
+    if c.tags.len() > MAX_USER_TAGS {
+        out.push((
+            keys(&["tags"]),
+            format!(
+                "has {} tags; at most {MAX_USER_TAGS} are allowed (AWS allows 50 per resource and meshctl adds its own): remove some",
+                c.tags.len()
+            ),
+        ));
+    }
+    for (k, v) in &c.tags {
+        let path = keys(&["tags", k]);
+        if k.is_empty() || k.chars().count() > 128 {
+            out.push((
+                path.clone(),
+                "tag keys must be 1 to 128 characters: shorten the key".into(),
+            ));
+        } else if k.to_ascii_lowercase().starts_with("aws:") {
+            out.push((
+                path.clone(),
+                format!("`{k}`: the `aws:` prefix is reserved for AWS: choose another key"),
+            ));
+        } else if k == STACK_TAG {
+            out.push((
+                path.clone(),
+                format!("`{STACK_TAG}` is set by meshctl to the stack name: remove it from `tags`"),
+            ));
+        } else if !tag_chars_ok(k) {
+            out.push((
+                path.clone(),
+                format!("`{k}` has characters AWS tags do not allow: use letters, digits, spaces and _ . : / = + - @"),
+            ));
+        }
+        if v.chars().count() > 256 {
+            out.push((
+                path,
+                "tag values must be at most 256 characters: shorten the value".into(),
+            ));
+        } else if !tag_chars_ok(v) {
+            out.push((
+                path,
+                "the value has characters AWS tags do not allow: use letters, digits, spaces and _ . : / = + - @".into(),
+            ));
+        }
+    }
+    out
+}
+
+/// EKS cluster names.
+pub(crate) fn cluster_name(name: &str) -> Result<(), String> {
+    let ok = (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid EKS cluster name: use 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit"
+        ))
+    }
+}
+
+/// `1.NN` within the EKS-supported range.
+pub(crate) fn kubernetes_version(v: &str) -> Result<(), String> {
+    let (lo, hi) = (EKS_MINOR_VERSIONS.start(), EKS_MINOR_VERSIONS.end());
+    let minor = v
+        .strip_prefix("1.")
+        .filter(|m| !m.is_empty() && m.len() <= 3 && m.chars().all(|c| c.is_ascii_digit()))
+        .and_then(|m| m.parse::<u32>().ok());
+    match minor {
+        None => Err(format!(
+            "`{v}` is not a Kubernetes version of the form 1.NN: write e.g. \"1.{hi}\" (in quotes, so YAML keeps it a string)"
+        )),
+        Some(m) if !EKS_MINOR_VERSIONS.contains(&m) => Err(format!(
+            "Kubernetes {v} is not supported by meshctl on EKS: choose a version from 1.{lo} to 1.{hi}"
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An IPv4 network in CIDR notation with a prefix from /16 to /24.
+pub(crate) fn vpc_cidr(cidr: &str) -> Result<(), String> {
+    const FIX: &str = "write an IPv4 network such as `10.0.0.0/16` (prefix /16 to /24)";
+    let Some((addr, prefix)) = cidr.split_once('/') else {
+        return Err(format!("`{cidr}` is not in CIDR notation: {FIX}"));
+    };
+    let octets: Vec<&str> = addr.split('.').collect();
+    let parsed: Option<Vec<u8>> = if octets.len() == 4 {
+        octets
+            .iter()
+            .map(|o| {
+                let canonical = !o.is_empty() && (o.len() == 1 || !o.starts_with('0'));
+                if canonical && o.chars().all(|c| c.is_ascii_digit()) {
+                    o.parse::<u8>().ok()
+                } else {
+                    None
+                }
+            })
+            .collect()
+    } else {
+        None
+    };
+    let Some(bytes) = parsed else {
+        return Err(format!("`{addr}` is not an IPv4 address: {FIX}"));
+    };
+    let bits: Option<u32> = prefix
+        .parse()
+        .ok()
+        .filter(|_| prefix.chars().all(|c| c.is_ascii_digit()));
+    let Some(bits) = bits.filter(|b| (16..=24).contains(b)) else {
+        return Err(format!(
+            "prefix /{prefix} is outside /16 to /24: EKS needs room for subnets in 2 zones; {FIX}"
+        ));
+    };
+    let ip = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let mask = u32::MAX << (32 - bits);
+    if ip & !mask != 0 {
+        let net = (ip & mask).to_be_bytes();
+        return Err(format!(
+            "`{cidr}` has host bits set: use the network address `{}.{}.{}.{}/{bits}`",
+            net[0], net[1], net[2], net[3]
+        ));
+    }
+    Ok(())
+}
+
+/// EKS node group names.
+pub(crate) fn nodegroup_name(name: &str) -> Result<(), String> {
+    let ok = (1..=63).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid node group name: use 1 to 63 letters, digits, hyphens and underscores, starting with a letter or digit"
+        ))
+    }
+}
+
+/// EC2 instance types: `m5.large`, `c7g.2xlarge`, `m7i-flex.large`, `u-6tb1.metal`.
+pub(crate) fn instance_type(t: &str) -> Result<(), String> {
+    let ok = match t.split_once('.') {
+        Some((family, size)) => {
+            family.starts_with(|c: char| c.is_ascii_lowercase())
+                && family.chars().any(|c| c.is_ascii_digit())
+                && family.chars().all(|c| is_lower_alnum(c) || c == '-')
+                && size.starts_with(is_lower_alnum)
+                && size.chars().all(|c| is_lower_alnum(c) || c == '-')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{t}` is not an EC2 instance type: write it like `m5.large` or `c7g.2xlarge` (lowercase family, a dot, the size)"
+        ))
+    }
+}
+
+/// A Kubernetes namespace (DNS-1123 label).
+pub(crate) fn namespace(ns: &str) -> Result<(), String> {
+    if dns_label(ns) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{ns}` is not a Kubernetes namespace name: use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+        ))
+    }
+}
+
+fn dns_label(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.starts_with(is_lower_alnum)
+        && s.ends_with(is_lower_alnum)
+        && s.chars().all(|c| is_lower_alnum(c) || c == '-')
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain), as service accounts use.
+pub(crate) fn service_account(name: &str) -> Result<(), String> {
+    let ok = (1..=253).contains(&name.len())
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.starts_with(is_lower_alnum)
+                && part.ends_with(is_lower_alnum)
+                && part.chars().all(|c| is_lower_alnum(c) || c == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a Kubernetes service account name: use lowercase letters, digits, `-` and `.` (at most 253), starting and ending with a letter or digit"
+        ))
+    }
+}
+
+/// Istio `1.N.P` with a supported minor.
+pub(crate) fn istio_version(v: &str) -> Result<(), String> {
+    let (lo, hi) = (ISTIO_MINOR_VERSIONS.start(), ISTIO_MINOR_VERSIONS.end());
+    let nums: Vec<Option<u32>> = v
+        .split('.')
+        .map(|p| {
+            let canonical = !p.is_empty() && (p.len() == 1 || !p.starts_with('0'));
+            if canonical && p.chars().all(|c| c.is_ascii_digit()) {
+                p.parse().ok()
+            } else {
+                None
+            }
+        })
+        .collect();
+    match nums.as_slice() {
+        [Some(1), Some(minor), Some(_)] if ISTIO_MINOR_VERSIONS.contains(minor) => Ok(()),
+        [Some(1), Some(_), Some(_)] => Err(format!(
+            "Istio {v} is not supported: choose a release from 1.{lo}.0 to 1.{hi}.x"
+        )),
+        _ => Err(format!(
+            "`{v}` is not an Istio release of the form 1.MINOR.PATCH: write e.g. \"1.{hi}.0\""
+        )),
+    }
+}
+
+pub(crate) fn amp_alias(alias: &str) -> Result<(), String> {
+    if (1..=100).contains(&alias.chars().count()) {
+        Ok(())
+    } else {
+        Err(
+            "must be 1 to 100 characters: shorten it, or remove the key to use the stack name"
+                .into(),
+        )
+    }
+}
+
+/// `ws-` and a UUID-like run of hex digits and hyphens.
+pub(crate) fn workspace_id(id: &str) -> Result<(), String> {
+    let ok = id.strip_prefix("ws-").is_some_and(|rest| {
+        (8..=64).contains(&rest.len())
+            && rest.starts_with(|c: char| c.is_ascii_hexdigit())
+            && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not an AMP workspace id (like `ws-12345678-abcd-1234-abcd-123456789012`): copy it from `aws amp list-workspaces`, or remove the key to create a workspace"
+        ))
+    }
+}
+
+pub(crate) fn rules_namespace(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid rule-groups namespace name: use 1 to 64 letters, digits, `-`, `.` and `_`, starting with a letter or digit"
+        ))
+    }
+}
+
+/// A Prometheus duration (`30s`, `1m`, `1m30s`) of at least the minimum.
+pub(crate) fn scrape_interval(s: &str) -> Result<(), String> {
+    let min = humantime::format_duration(MIN_SCRAPE_INTERVAL);
+    let Some(d) = prometheus_duration(s) else {
+        return Err(format!(
+            "`{s}` is not a duration Prometheus understands: write a number and a unit with no spaces, e.g. `30s`, `1m` or `1m30s`"
+        ));
+    };
+    if d < MIN_SCRAPE_INTERVAL {
+        return Err(format!(
+            "{s} is shorter than {min}: scraping more often multiplies AMP ingestion cost; use {min} or more"
+        ));
+    }
+    Ok(())
+}
+
+/// Parse Prometheus' duration syntax: units in descending order (`y w d h m s ms`), each once.
+fn prometheus_duration(s: &str) -> Option<Duration> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 24 * 3600 * 1000),
+        ("w", 7 * 24 * 3600 * 1000),
+        ("d", 24 * 3600 * 1000),
+        ("h", 3600 * 1000),
+        ("m", 60 * 1000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut rest = s;
+    let mut next_unit = 0;
+    let mut total: u64 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let pos = UNITS.iter().position(|(u, _)| *u == unit)?;
+        if pos < next_unit {
+            return None;
+        }
+        next_unit = pos + 1;
+        total = total.checked_add(n.checked_mul(UNITS[pos].1)?)?;
+    }
+    Some(Duration::from_millis(total))
+}
+
+pub(crate) fn grafana_workspace_name(name: &str) -> Result<(), String> {
+    let ok = (1..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid Grafana workspace name: use 1 to 255 letters, digits, `-`, `.`, `_` and `~`"
+        ))
+    }
+}
+
+fn one_of(value: &str, allowed: &[&'static str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let hint = allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(value))
+        .copied()
+        .or_else(|| super::tree::did_you_mean(value, allowed))
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    Err(format!(
+        "`{value}` is not one of {}: {hint}use one of those values",
+        allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// PagerDuty escalation policy ids: `P` and six upper-case letters or digits.
+pub(crate) fn escalation_policy(id: &str) -> Result<(), String> {
+    let ok = id.len() == 7
+        && id.starts_with('P')
+        && id[1..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{id}` is not a PagerDuty escalation policy id (P followed by 6 capital letters or digits, like PABC123): copy it from the policy's URL in PagerDuty"
+        ))
+    }
+}
+
+/// The NAME of the variable holding the PagerDuty key. The value is never echoed: when it is
+/// not a variable name it may well be the key itself.
+pub(crate) fn api_key_env(name: &str) -> Result<(), String> {
+    let is_name = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if is_name {
+        return Ok(());
+    }
+    let looks_like_key = name.len() >= 16 && !name.contains(' ');
+    if looks_like_key {
+        Err("looks like an API key rather than the name of an environment variable: never put the key \
+             in the config; export it in an environment variable (e.g. PAGERDUTY_API_KEY) and set \
+             `api_key_env: PAGERDUTY_API_KEY`. If this file was shared, revoke that key in PagerDuty"
+            .into())
+    } else {
+        Err("is not an environment variable name (capital letters, digits and `_`, not starting with a digit): \
+             set it to the name of the variable holding the key, e.g. `api_key_env: PAGERDUTY_API_KEY`"
+            .into())
+    }
+}
+
+/// A kubeconfig path: any text that can name a file (the file is not read here).
+pub(crate) fn kubeconfig(path: &str) -> Result<(), String> {
+    if path.trim().is_empty() {
+        return Err("is empty: give the path of a kubeconfig file, or remove the key".into());
+    }
+    if path.contains("://") || path.contains('\n') || path.chars().any(|c| c.is_control()) {
+        return Err(
+            "must be the path of a kubeconfig file (not a URL or the file's contents): e.g. `~/.kube/config`"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names() {
+        for ok in ["demo", "a", "team-a-prod", "a1-b2", &"a".repeat(32)] {
+            assert!(stack_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Demo",
+            "1demo",
+            "demo-",
+            "de_mo",
+            "de mo",
+            &"a".repeat(33),
+        ] {
+            assert!(stack_name(bad).is_err(), "{bad}");
+        }
+        assert!(stack_name("").unwrap_err().contains("required"));
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-west-2",
+            "eu-central-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-4",
+        ] {
+            assert!(region(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "us-west",
+            "US-WEST-2",
+            "uswest2",
+            "us-west-",
+            "usa-west-2",
+            "us-west-2a",
+            "",
+        ] {
+            assert!(region(bad).is_err(), "{bad}");
+        }
+        assert!(region("US-WEST-2").unwrap_err().contains("use `us-west-2`"));
+    }
+
+    #[test]
+    fn state_locations() {
+        for ok in [
+            ".meshctl",
+            "/var/lib/meshctl",
+            "s3://my-bucket",
+            "s3://my.bucket-1/meshctl/prod",
+        ] {
+            assert!(state(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "s3://",
+            "s3://ab",
+            "s3://My-Bucket",
+            "s3://my..bucket",
+            "s3://192.168.1.1",
+            "s3://-bucket",
+            "s3://bucket-",
+            "s3://xn--bucket",
+            "gs://bucket",
+            "s3://bucket/../x",
+        ] {
+            assert!(state(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions() {
+        assert!(kubernetes_version("1.29").is_ok());
+        assert!(kubernetes_version("1.34").is_ok());
+        assert!(
+            kubernetes_version("1.28")
+                .unwrap_err()
+                .contains("1.29 to 1.34")
+        );
+        assert!(kubernetes_version("1.3").is_err());
+        assert!(kubernetes_version("2.30").is_err());
+        assert!(kubernetes_version("1.30.1").is_err());
+        assert!(istio_version("1.27.3").is_ok());
+        assert!(istio_version("1.24.0").is_ok());
+        assert!(
+            istio_version("1.23.4")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(istio_version("1.27").unwrap_err().contains("1.MINOR.PATCH"));
+        assert!(istio_version("1.27.03").is_err());
+        assert!(istio_version("v1.27.3").is_err());
+    }
+
+    #[test]
+    fn cidrs() {
+        for ok in ["10.0.0.0/16", "192.168.0.0/24", "172.16.8.0/21"] {
+            assert!(vpc_cidr(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "10.0.0.0",
+            "10.0.0/16",
+            "10.0.0.0/8",
+            "10.0.0.0/28",
+            "256.0.0.0/16",
+            "10.0.0.00/16",
+            "10.0.0.0/x",
+        ] {
+            assert!(vpc_cidr(bad).is_err(), "{bad}");
+        }
+        assert!(
+            vpc_cidr("10.0.1.0/16")
+                .unwrap_err()
+                .contains("`10.0.0.0/16`")
+        );
+    }
+
+    #[test]
+    fn instance_types() {
+        for ok in [
+            "m5.large",
+            "c7g.2xlarge",
+            "m7i-flex.large",
+            "u-6tb1.metal",
+            "m7i.metal-48xl",
+            "inf2.xlarge",
+        ] {
+            assert!(instance_type(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "m5",
+            "M5.large",
+            "m5.Large",
+            "large.m5x",
+            "m5..large",
+            "m5.large.x",
+            ".large",
+            "m.large",
+        ] {
+            assert!(instance_type(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(namespace("istio-system").is_ok());
+        assert!(namespace("Istio").is_err());
+        assert!(namespace("-a").is_err());
+        assert!(service_account("amp-iamproxy-ingest-service-account").is_ok());
+        assert!(service_account("a.b-c").is_ok());
+        assert!(service_account("a..b").is_err());
+        assert!(service_account("A").is_err());
+        assert!(cluster_name("My_Cluster-1").is_ok());
+        assert!(cluster_name("_x").is_err());
+        assert!(nodegroup_name("ng_1").is_ok());
+        assert!(nodegroup_name(&"n".repeat(64)).is_err());
+        assert!(rules_namespace("meshctl.istio_rules-1").is_ok());
+        assert!(rules_namespace(".x").is_err());
+        assert!(grafana_workspace_name("team~a.b_c-d").is_ok());
+        assert!(grafana_workspace_name("team a").is_err());
+        assert!(workspace_id("ws-12345678-abcd-1234-abcd-123456789012").is_ok());
+        assert!(workspace_id("ws-xyz").is_err());
+        assert!(workspace_id("12345678-abcd").is_err());
+        assert!(escalation_policy("PABC123").is_ok());
+        assert!(escalation_policy("pabc123").is_err());
+        assert!(escalation_policy("PABC1234").is_err());
+    }
+
+    #[test]
+    fn scrape_intervals() {
+        for ok in ["15s", "30s", "1m", "1m30s", "2h"] {
+            assert!(scrape_interval(ok).is_ok(), "{ok}");
+        }
+        assert!(
+            scrape_interval("10s")
+                .unwrap_err()
+                .contains("shorter than 15s")
+        );
+        for bad in ["30", "30 s", "s30", "1s1m", "thirty", "", "1m 30s"] {
+            assert!(scrape_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_key_env_never_echoes_the_value() {
+        assert!(api_key_env("PAGERDUTY_API_KEY").is_ok());
+        assert!(api_key_env("_PD_KEY2").is_ok());
+        let key = "u+AbCdEfGhIjKlMnOpQr";
+        let e = api_key_env(key).unwrap_err();
+        assert!(e.contains("looks like an API key"), "{e}");
+        assert!(!e.contains(key) && !e.contains("AbCd"), "{e}");
+        let e = api_key_env("pd_key").unwrap_err();
+        assert!(
+            e.contains("not an environment variable name") && !e.contains("pd_key"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn choices_suggest_the_right_spelling() {
+        assert!(one_of("AWS_SSO", GRAFANA_AUTH).is_ok());
+        assert!(
+            one_of("aws_sso", GRAFANA_AUTH)
+                .unwrap_err()
+                .contains("did you mean `AWS_SSO`?")
+        );
+        assert!(
+            one_of("critcal", SEVERITIES)
+                .unwrap_err()
+                .contains("did you mean `critical`?")
+        );
+    }
+}
