@@ -115,6 +115,6 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 if [ "$#" -gt 0 ]; then
   cargo test "$@"
 else
-  cargo test --all-targets
+  cargo test --no-fail-fast --all-targets
   cargo test --doc
 fi

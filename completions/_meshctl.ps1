@@ -290,11 +290,13 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
         }
         'meshctl;init' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Stack name (asked on a terminal when omitted)')
+            [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'EKS cluster name, when it differs from the stack name (required with --adopt-cluster)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)')
+            [CompletionResult]::new('--adopt-cluster', '--adopt-cluster', [CompletionResultType]::ParameterName, 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Overwrite an existing file')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')

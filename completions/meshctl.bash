@@ -525,13 +525,17 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__init)
-            opts="-y -v -h -V --name --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --name --cluster-name --adopt-cluster --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

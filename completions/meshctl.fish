@@ -235,12 +235,14 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l force-unlock 
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l name -d 'Stack name (asked on a terminal when omitted)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l cluster-name -d 'EKS cluster name, when it differs from the stack name (required with --adopt-cluster)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l adopt-cluster -d 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force -d 'Overwrite an existing file'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l dry-run -d 'Print the plan and make no change'

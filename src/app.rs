@@ -149,7 +149,11 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
             return Ok(exit::OK);
         }
         Command::Init(args) => {
-            crate::init::run(args, &g.config, ui)?;
+            let args = crate::cli::InitArgs {
+                region: g.region.clone(),
+                ..args.clone()
+            };
+            crate::init::run(&args, &g.config, ui)?;
             return Ok(exit::OK);
         }
         _ => {}
@@ -187,8 +191,9 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
             (None, Some(reason))
         }
     };
+    // Ctrl-C is handled only once a run can change something (below); until then the
+    // default applies and it stops the process at once.
     let cancel = CancellationToken::new();
-    spawn_interrupt_handler(cancel.clone(), ui.clone());
 
     let store: Option<Arc<dyn StateStore>> = match &aws {
         Some(aws) => Some(state::open(&config.state, &config.name, Some(&aws.sdk)).await?),
@@ -275,6 +280,7 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         return Ok(exit::OK);
     }
 
+    spawn_interrupt_handler(cancel.clone(), ui.clone());
     let store = store.expect("online runs always have a store");
     let lock = StackLock::acquire(store.clone(), &config.name, &command, g.force_unlock).await?;
     let outcome = locked(LockedRun {
@@ -353,6 +359,10 @@ async fn locked(run: LockedRun<'_>) -> Result<i32, Error> {
         )?;
     }
 
+    if base.cancel.is_cancelled() {
+        // Ctrl-C while planning or at the prompt: nothing has changed.
+        return Err(Error::Interrupted);
+    }
     base.ledger = Ledger::begin(store, &config.name, command).await?;
     if let Some(previous) = base.ledger.resumed_from() {
         ui.info(format!(

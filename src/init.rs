@@ -36,10 +36,6 @@ pub fn run(args: &InitArgs, path: &Path, ui: &Ui) -> Result<(), Error> {
             "pass --force to replace it, or write a new file elsewhere with --config <path>",
         ));
     }
-    let mut args = args.clone();
-    if args.region.is_none() {
-        args.region = global_region();
-    }
     let answers = if ui.is_interactive() {
         ask(&args)?
     } else {
@@ -64,16 +60,6 @@ pub fn run(args: &InitArgs, path: &Path, ui: &Ui) -> Result<(), Error> {
         "Next: review it, then run `meshctl up --dry-run{config_flag}` to see what would be created."
     ));
     Ok(())
-}
-
-/// The global `--region` flag of this process's command line. `app` hands `init` only its own
-/// arguments, so read it back from the command line when the caller did not copy it in.
-fn global_region() -> Option<String> {
-    use clap::Parser;
-    crate::cli::Cli::try_parse()
-        .ok()
-        .filter(|cli| matches!(cli.command, crate::cli::Command::Init(_)))
-        .and_then(|cli| cli.global.region)
 }
 
 fn write(path: &Path, text: &str, force: bool) -> Result<(), Error> {

@@ -267,8 +267,7 @@ fn step_that_cannot_apply_yet_stops_with_exit_2() {
         out.stderr
     );
     assert!(
-        out.stderr
-            .contains("step `cluster` can be planned but not applied yet"),
+        out.stderr.contains("step `cluster` is not available yet"),
         "{}",
         out.stderr
     );
@@ -281,7 +280,7 @@ fn step_that_cannot_apply_yet_stops_with_exit_2() {
 
 /// `irsa` is not available yet, and app.rs checks availability before prerequisites, so
 /// applying it stops at the availability check; the prerequisite error is checked through
-/// the library and through a dry run below.
+/// the library below, and a dry run plans with a note instead of failing.
 #[test]
 fn irsa_apply_stops_at_availability_before_prerequisites() {
     let config = demo_config();
@@ -327,23 +326,29 @@ fn irsa_without_cluster_names_the_command_to_run_first() {
 }
 
 #[test]
-fn irsa_dry_run_without_cluster_names_the_command_to_run_first() {
+fn irsa_dry_run_without_cluster_plans_and_names_the_command_to_run_first() {
     let config = demo_config();
     let out = offline(&["irsa", "--dry-run", "--config", &config]);
     assert_eq!(
-        out.code, 2,
+        out.code, 0,
         "stdout:\n{}\nstderr:\n{}",
         out.stdout, out.stderr
     );
     assert!(
-        out.stderr.contains("meshctl::prerequisite"),
+        out.stdout.contains("+ iam-role demo-amp-ingest"),
         "{}",
-        out.stderr
+        out.stdout
     );
     assert!(
-        out.stderr.contains("run `meshctl cluster` first"),
+        out.stdout
+            .contains("needs `meshctl cluster` first: cluster has not been applied"),
         "{}",
-        out.stderr
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("needs `meshctl amp` first"),
+        "{}",
+        out.stdout
     );
 }
 

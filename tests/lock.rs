@@ -55,14 +55,16 @@ impl Drop for Reaper {
 
 #[test]
 fn a_second_run_fails_naming_the_holder_while_the_first_succeeds() {
-    // Run A talks to moto through a proxy whose gate is closed: A takes the lock (no AWS call
-    // comes before that) and then blocks on its first AWS call until the gate opens.
+    // Run A talks to AMP through a proxy whose gate is closed: A asks STS who it is (straight
+    // to moto, via the SDK's per-service endpoint variable), takes the lock, and then blocks
+    // on its first AMP call until the gate opens.
     let proxy = SlowProxy::start(&moto(), Duration::from_millis(300), false);
     let stack = Stack::new("lock_concurrent");
 
     let mut a = Reaper(Some(
         stack
             .std_command(&proxy.url())
+            .env("AWS_ENDPOINT_URL_STS", moto())
             .args(["amp", "--yes", "--output", "json"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
