@@ -37,9 +37,9 @@ pub fn run(args: &InitArgs, path: &Path, ui: &Ui) -> Result<(), Error> {
         ));
     }
     let answers = if ui.is_interactive() {
-        ask(&args)?
+        ask(args)?
     } else {
-        from_flags(&args)?
+        from_flags(args)?
     };
     let text = render(&answers);
     // What we write must load: a failure here is a bug in this module, but never write it.
