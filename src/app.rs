@@ -160,106 +160,135 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     }
     let (command, selected) = selection(&cli.command).expect("handled above");
     let config = Arc::new(load_config(g)?);
-
-    let applying = !g.dry_run && !matches!(cli.command, Command::Cleanup(_) | Command::Status);
-    if applying {
-        let unavailable: Vec<StepId> = selected
+    let kind = match cli.command {
+        Command::Status => Kind::Status,
+        Command::Cleanup(_) => Kind::Cleanup,
+        _ => Kind::Apply,
+    };
+    if kind == Kind::Apply
+        && !g.dry_run
+        && let Some(step) = selected
             .iter()
-            .copied()
-            .filter(|id| !crate::steps::step(*id).available())
-            .collect();
-        if let Some(&step) = unavailable.first() {
-            return Err(Error::StepNotAvailable {
-                step,
-                available: crate::steps::available()
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            });
-        }
+            .find(|id| !crate::steps::step(**id).available())
+    {
+        return Err(crate::steps::not_available(*step));
     }
 
-    let connection = Aws::connect(&config.region, g.profile.as_deref()).await?;
-    let (aws, offline_reason) = match connection {
+    // The first network call: everything above is local.
+    let (aws, offline_reason) = match Aws::connect(&config.region, g.profile.as_deref()).await? {
         Connection::Online(aws) => (Some(*aws), None),
+        Connection::Offline { reason } if g.dry_run => (None, Some(reason)),
         Connection::Offline { reason } => {
-            if !g.dry_run {
-                tracing::debug!("offline: {reason}");
-                return Err(Error::NoCredentials);
-            }
-            (None, Some(reason))
+            tracing::debug!("offline: {reason}");
+            return Err(Error::NoCredentials);
         }
     };
-    // Ctrl-C is handled only once a run can change something (below); until then the
-    // default applies and it stops the process at once.
-    let cancel = CancellationToken::new();
-
-    let store: Option<Arc<dyn StateStore>> = match &aws {
+    let store = match &aws {
         Some(aws) => Some(state::open(&config.state, &config.name, Some(&aws.sdk)).await?),
+        // Offline, a local state directory can still be read; S3 cannot.
         None if !config.state.starts_with("s3://") => {
             Some(state::open(&config.state, &config.name, None).await?)
         }
         None => None,
     };
-    let stack_state = match &store {
+    let state = match &store {
         Some(store) => StackState::load(store.clone(), &config.name).await?,
         None => StackState::in_memory(&config.name),
     };
-
-    let options = RunOptions {
-        timeout: g.timeout,
-        no_wait: g.no_wait,
-        no_rollback: g.no_rollback,
+    let session = Session {
+        ui: ui.clone(),
+        command,
+        selected,
+        kind,
+        applied: state.applied_steps().await,
+        base: StepCtx {
+            config: config.clone(),
+            aws,
+            options: RunOptions {
+                timeout: g.timeout,
+                no_wait: g.no_wait,
+                no_rollback: g.no_rollback,
+            },
+            ledger: Ledger::scratch(&config.name),
+            state,
+            progress: StepProgress::silent("meshctl"),
+            cancel: CancellationToken::new(),
+        },
     };
-    let mut base = StepCtx {
-        config: config.clone(),
-        aws: aws.clone(),
-        options,
-        ledger: Ledger::scratch(&config.name),
-        state: stack_state.clone(),
-        progress: StepProgress::silent("meshctl"),
-        cancel: cancel.clone(),
-    };
+    match (kind, g.dry_run) {
+        (Kind::Status, _) => session.status().await,
+        (_, true) => session.dry_run(offline_reason).await,
+        (_, false) => {
+            let store = store.expect("online runs always have a store");
+            session.run_locked(store, g.force_unlock).await
+        }
+    }
+}
 
-    if let Command::Status = cli.command {
-        if aws.is_none() {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Apply,
+    Cleanup,
+    Status,
+}
+
+/// One command against one stack, after the config is loaded and AWS is reached.
+struct Session {
+    ui: Ui,
+    command: String,
+    selected: Vec<StepId>,
+    kind: Kind,
+    /// Steps the state says were applied before this command.
+    applied: Vec<StepId>,
+    base: StepCtx,
+}
+
+impl Session {
+    fn runner(&self) -> Runner {
+        Runner {
+            registry: runner::registry(crate::steps::step),
+            base: self.base.clone(),
+            ui: self.ui.clone(),
+        }
+    }
+
+    fn config(&self) -> &Config {
+        &self.base.config
+    }
+
+    fn plan(&self, offline_reason: Option<String>, steps: Vec<crate::engine::StepPlan>) -> Plan {
+        let c = self.config();
+        Plan::new(&self.command, &c.name, &c.region, offline_reason, steps)
+            .with_account(self.base.aws.as_ref().map(|a| a.account.clone()))
+    }
+
+    async fn status(&self) -> Result<i32, Error> {
+        if self.base.aws.is_none() {
             return Err(Error::NoCredentials);
         }
         let mut steps = vec![];
-        for id in selected {
-            steps.push(crate::steps::step(id).status(&base).await?);
+        for id in &self.selected {
+            steps.push(crate::steps::step(*id).status(&self.base).await?);
         }
-        ui.emit(&StatusReport {
+        self.ui.emit(&StatusReport {
             kind: "status",
-            stack: config.name.clone(),
-            region: config.region.clone(),
+            stack: self.config().name.clone(),
+            region: self.config().region.clone(),
             steps,
         });
-        return Ok(exit::OK);
+        Ok(exit::OK)
     }
 
-    let is_cleanup = matches!(cli.command, Command::Cleanup(_));
-    let applied = stack_state.applied_steps().await;
-    if !is_cleanup && !g.dry_run {
-        graph::check_prerequisites(&selected, |id| applied.contains(&id), &config.name)?;
-    }
-
-    let registry = runner::registry(crate::steps::step);
-
-    if g.dry_run {
-        let runner = Runner {
-            registry,
-            base,
-            ui: ui.clone(),
-        };
-        let steps = if is_cleanup {
-            runner.destroy_plan(&selected).await?
+    /// Print the plan; change nothing. Missing prerequisites become notes, not errors.
+    async fn dry_run(&self, offline_reason: Option<String>) -> Result<i32, Error> {
+        let runner = self.runner();
+        let steps = if self.kind == Kind::Cleanup {
+            runner.destroy_plan(&self.selected).await?
         } else {
-            let mut plans = runner.plan(&selected).await?;
+            let mut plans = runner.plan(&self.selected).await?;
             for plan in &mut plans {
                 for dep in graph::after(plan.step) {
-                    if !selected.contains(dep) && !applied.contains(dep) {
+                    if !self.selected.contains(dep) && !self.applied.contains(dep) {
                         plan.note(format!(
                             "needs `meshctl {dep}` first: {dep} has not been applied to this stack"
                         ));
@@ -268,119 +297,88 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
             }
             plans
         };
-        let plan = Plan::new(
-            &command,
-            &config.name,
-            &config.region,
-            offline_reason,
-            steps,
+        self.ui.emit(&self.plan(offline_reason, steps));
+        Ok(exit::OK)
+    }
+
+    /// Lock the stack, plan, confirm, then apply or destroy; always release the lock.
+    async fn run_locked(
+        mut self,
+        store: Arc<dyn StateStore>,
+        force_unlock: bool,
+    ) -> Result<i32, Error> {
+        if self.kind == Kind::Apply {
+            graph::check_prerequisites(
+                &self.selected,
+                |id| self.applied.contains(&id),
+                &self.config().name,
+            )?;
+        }
+        spawn_interrupt_handler(self.base.cancel.clone(), self.ui.clone());
+        let lock = StackLock::acquire(
+            store.clone(),
+            &self.config().name,
+            &self.command,
+            force_unlock,
         )
-        .with_account(runner.base.aws.as_ref().map(|a| a.account.clone()));
-        ui.emit(&plan);
-        return Ok(exit::OK);
+        .await?;
+        let outcome = self.plan_confirm_run(store).await;
+        if let Err(e) = lock.release().await {
+            self.ui.warn(format!("could not release the lock: {e}"));
+        }
+        outcome
     }
 
-    spawn_interrupt_handler(cancel.clone(), ui.clone());
-    let store = store.expect("online runs always have a store");
-    let lock = StackLock::acquire(store.clone(), &config.name, &command, g.force_unlock).await?;
-    let outcome = locked(LockedRun {
-        ui,
-        store: store.clone(),
-        config: &config,
-        command: &command,
-        selected: &selected,
-        is_cleanup,
-        registry,
-        base: &mut base,
-    })
-    .await;
-    if let Err(e) = lock.release().await {
-        ui.warn(format!("could not release the lock: {e}"));
-    }
-    outcome
-}
-
-struct LockedRun<'a> {
-    ui: &'a Ui,
-    store: Arc<dyn StateStore>,
-    config: &'a Config,
-    command: &'a str,
-    selected: &'a [StepId],
-    is_cleanup: bool,
-    registry: runner::Registry,
-    base: &'a mut StepCtx,
-}
-
-async fn locked(run: LockedRun<'_>) -> Result<i32, Error> {
-    let LockedRun {
-        ui,
-        store,
-        config,
-        command,
-        selected,
-        is_cleanup,
-        registry,
-        base,
-    } = run;
-    let planner = Runner {
-        registry: registry.clone(),
-        base: base.clone(),
-        ui: ui.clone(),
-    };
-    let steps = if is_cleanup {
-        planner.destroy_plan(selected).await?
-    } else {
-        planner.plan(selected).await?
-    };
-    let plan = Plan::new(command, &config.name, &config.region, None, steps)
-        .with_account(base.aws.as_ref().map(|a| a.account.clone()));
-    if ui.format() == OutputFormat::Text {
-        ui.emit(&plan);
-    }
-    if is_cleanup {
-        if !plan.has_changes() {
-            ui.info(format!(
-                "Nothing owned by stack `{}` to remove.",
-                config.name
-            ));
+    async fn plan_confirm_run(&mut self, store: Arc<dyn StateStore>) -> Result<i32, Error> {
+        let cleanup = self.kind == Kind::Cleanup;
+        let runner = self.runner();
+        let steps = if cleanup {
+            runner.destroy_plan(&self.selected).await?
         } else {
-            ui.confirm(
+            runner.plan(&self.selected).await?
+        };
+        let plan = self.plan(None, steps);
+        if self.ui.format() == OutputFormat::Text {
+            self.ui.emit(&plan);
+        }
+        let stack = self.config().name.clone();
+        if cleanup && !plan.has_changes() {
+            self.ui
+                .info(format!("Nothing owned by stack `{stack}` to remove."));
+        } else if cleanup {
+            self.ui.confirm(
                 &format!(
-                    "Delete the {} resource(s) above, owned by stack `{}`?",
-                    plan.summary.delete, config.name
+                    "Delete the {} resource(s) above, owned by stack `{stack}`?",
+                    plan.summary.delete
                 ),
                 "delete resources",
             )?;
+        } else if plan.has_changes() {
+            self.ui.confirm(
+                &format!("Apply these changes to stack `{stack}`?"),
+                "apply changes",
+            )?;
         }
-    } else if plan.has_changes() {
-        ui.confirm(
-            &format!("Apply these changes to stack `{}`?", config.name),
-            "apply changes",
-        )?;
-    }
+        if self.base.cancel.is_cancelled() {
+            // Ctrl-C while planning or at the prompt: nothing has changed.
+            return Err(Error::Interrupted);
+        }
 
-    if base.cancel.is_cancelled() {
-        // Ctrl-C while planning or at the prompt: nothing has changed.
-        return Err(Error::Interrupted);
+        self.base.ledger = Ledger::begin(store, &stack, &self.command).await?;
+        if let Some(previous) = self.base.ledger.resumed_from() {
+            self.ui.info(format!(
+                "Resuming run {previous}, which did not finish: what it created is covered by this run's rollback."
+            ));
+        }
+        let runner = self.runner();
+        let report: RunReport = if cleanup {
+            runner.destroy(&self.selected).await
+        } else {
+            runner.apply(&self.command, &self.selected).await
+        };
+        self.ui.emit(&report);
+        Ok(report.exit_code)
     }
-    base.ledger = Ledger::begin(store, &config.name, command).await?;
-    if let Some(previous) = base.ledger.resumed_from() {
-        ui.info(format!(
-            "Resuming run {previous}, which did not finish: what it created is covered by this run's rollback."
-        ));
-    }
-    let runner = Runner {
-        registry,
-        base: base.clone(),
-        ui: ui.clone(),
-    };
-    let report: RunReport = if is_cleanup {
-        runner.destroy(selected).await
-    } else {
-        runner.apply(command, selected).await
-    };
-    ui.emit(&report);
-    Ok(report.exit_code)
 }
 
 fn load_config(g: &GlobalArgs) -> Result<Config, Error> {

@@ -15,6 +15,18 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
     }
 }
 
+/// The error for asking to apply a step this version can only plan.
+pub fn not_available(step: StepId) -> crate::error::Error {
+    crate::error::Error::StepNotAvailable {
+        step,
+        available: available()
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
 /// Steps this version can apply.
 pub fn available() -> Vec<StepId> {
     StepId::ALL

@@ -128,19 +128,6 @@ fn disabled_note(id: StepId, c: &Config) -> Option<&'static str> {
     }
 }
 
-impl PlannedStep {
-    fn not_available(&self) -> Error {
-        Error::StepNotAvailable {
-            step: self.0,
-            available: crate::steps::available()
-                .iter()
-                .map(|s| s.name())
-                .collect::<Vec<_>>()
-                .join(","),
-        }
-    }
-}
-
 #[async_trait]
 impl Step for PlannedStep {
     fn id(&self) -> StepId {
@@ -163,7 +150,7 @@ impl Step for PlannedStep {
     }
 
     async fn apply(&self, _ctx: &StepCtx) -> Result<StepReport, Error> {
-        Err(self.not_available())
+        Err(crate::steps::not_available(self.0))
     }
 
     async fn destroy_plan(&self, _ctx: &StepCtx) -> Result<StepPlan, Error> {
@@ -192,7 +179,7 @@ impl Step for PlannedStep {
     }
 
     async fn undo(&self, _ctx: &StepCtx, _resource: &Resource) -> Result<(), Error> {
-        Err(self.not_available())
+        Err(crate::steps::not_available(self.0))
     }
 
     fn undo_hint(&self, _resource: &Resource) -> String {
