@@ -103,7 +103,8 @@ fn untagged_workspace_with_the_same_alias_is_neither_adopted_nor_deleted() {
     // Someone else's workspace, with the alias meshctl would use (the stack name).
     let foreign = block_on(create_untagged_workspace(&stack.name));
 
-    let run = stack.run_json(&["amp", "--yes"]);
+    // Through `up`, the way the whole stack is built.
+    let run = stack.run_json(&["up", "--only", "amp", "--yes"]);
     run.expect_code(0);
     let report = run.json();
     let actions = amp_actions(&report);
