@@ -110,11 +110,21 @@ export AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 # --- the suite: every target, then the doc tests ----------------------------------------
-# Not `exec`: the EXIT trap must still stop moto. With `set -e` a failure exits with
-# cargo's code, after the trap has run. Arguments, when given, go to one `cargo test`.
+# Not `exec`: the EXIT trap must still stop moto. Arguments, when given, go to one
+# `cargo test`. Without them both runs happen, and a last line adds up every cargo summary.
 if [ "$#" -gt 0 ]; then
   cargo test "$@"
-else
-  cargo test --no-fail-fast --all-targets
-  cargo test --doc
+  exit
 fi
+summary_log="$VENV/test-output.log"
+status=0
+cargo test --no-fail-fast --all-targets 2>&1 | tee "$summary_log" || status=$?
+cargo test --doc 2>&1 | tee -a "$summary_log" || status=$?
+awk '/^test result:/ {
+       for (i = 2; i <= NF; i++) {
+         if ($i == "passed;") passed += $(i - 1)
+         if ($i == "failed;") failed += $(i - 1)
+       }
+     }
+     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$summary_log"
+exit "$status"

@@ -109,6 +109,16 @@ pub fn owned_by(tags: Option<&HashMap<String, String>>, stack: &str) -> bool {
 
 /// An idempotency token for a create call, derived from the stack, the run and the resource,
 /// so a retried create in the same run cannot make a duplicate. At most 64 printable chars.
+///
+/// ```
+/// use meshctl::aws::client_token;
+/// let first = client_token("demo", "20261121T101500Z-00aa11", "amp-workspace");
+/// // The same run retrying the same create sends the same token…
+/// assert_eq!(first, client_token("demo", "20261121T101500Z-00aa11", "amp-workspace"));
+/// // …and another run, or another resource, a different one.
+/// assert_ne!(first, client_token("demo", "20261122T090000Z-00bb22", "amp-workspace"));
+/// assert!(first.len() <= 64);
+/// ```
 pub fn client_token(stack: &str, run_id: &str, resource: &str) -> String {
     let digest = Sha256::digest(format!("{stack}\0{run_id}\0{resource}").as_bytes());
     format!("meshctl-{}", &hex::encode(digest)[..48])

@@ -78,6 +78,12 @@ pub fn ordered(steps: &[StepId]) -> Vec<StepId> {
 }
 
 /// The selection for `--only` (empty means every step), in graph order.
+///
+/// ```
+/// use meshctl::engine::{StepId, graph};
+/// assert_eq!(graph::select(&[StepId::Grafana, StepId::Amp]), [StepId::Amp, StepId::Grafana]);
+/// assert_eq!(graph::select(&[]).len(), StepId::ALL.len());
+/// ```
 pub fn select(only: &[StepId]) -> Vec<StepId> {
     if only.is_empty() {
         GRAPH.iter().map(|s| s.id).collect()
