@@ -2,6 +2,8 @@
 //! before anything changes. Every test that runs the binary does so through [`Offline`], so
 //! none of them can find AWS credentials or reach AWS.
 
+mod support;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -41,28 +43,8 @@ const GLOBAL_FLAGS: &[&str] = &[
     "--force-unlock",
 ];
 
-/// Environment variables through which the AWS SDK could find credentials, or meshctl could
-/// pick up a setting from the caller's shell.
-const REMOVED_VARS: &[&str] = &[
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "MESHCTL_CONFIG",
-    "MESHCTL_OUTPUT",
-    "MESHCTL_LOG",
-];
-
-/// A run of meshctl with no credentials at all: no AWS variables, instance metadata disabled,
-/// `HOME` an empty temporary directory, and AWS config/credentials files that do not exist.
-/// The working directory is that temporary directory too, so local state (`.meshctl/`) never
-/// touches the checkout. As a last guard, every AWS endpoint points at a closed local port.
+/// A run of meshctl with no credentials at all (see `support::offline_meshctl`), in a fresh
+/// temporary directory.
 struct Offline {
     home: TempDir,
 }
@@ -75,22 +57,7 @@ impl Offline {
     }
 
     fn cmd(&self) -> Command {
-        let home = self.home.path();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshctl"));
-        for var in REMOVED_VARS {
-            cmd.env_remove(var);
-        }
-        cmd.current_dir(home)
-            .env("HOME", home)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", home.join("no-such-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                home.join("no-such-aws-credentials"),
-            )
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("NO_COLOR", "1");
-        cmd
+        support::offline_meshctl(self.home.path())
     }
 }
 

@@ -1,29 +1,21 @@
 //! Precedence seen from outside: `MESHCTL_*` variables override the file and `--region`
 //! overrides `MESHCTL_REGION`, observed in the JSON plan of an offline `up --dry-run`.
 
+mod support;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const FILE: &str = "name: envtest\nregion: us-west-2\namp:\n  alias: file-alias\n";
 
-/// `meshctl` with no credentials anywhere: an empty HOME, no AWS variables, no metadata service.
-fn meshctl(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshctl"));
-    cmd.env_clear()
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1");
-    cmd
-}
+use support::offline_meshctl;
 
 /// Run `up --dry-run --output json` and return the plan's region and the AMP workspace name.
 fn plan(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String) {
     let config = dir.join("meshctl.yaml");
     std::fs::write(&config, FILE).unwrap();
-    let mut cmd = meshctl(dir);
+    let mut cmd = offline_meshctl(dir);
     cmd.args([
         "up",
         "--dry-run",

@@ -1,18 +1,10 @@
 //! `meshctl init` without a terminal: flags and defaults, a file `up` accepts, no clobbering.
 
+mod support;
+
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn meshctl(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshctl"));
-    cmd.env_clear()
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1");
-    cmd
-}
+use support::offline_meshctl;
 
 fn load(path: &Path) -> meshctl::config::Config {
     meshctl::config::load(
@@ -26,7 +18,7 @@ fn load(path: &Path) -> meshctl::config::Config {
 #[test]
 fn writes_a_file_that_loads_and_says_what_next() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["init", "--name", "team-a", "--region", "eu-west-1"])
         .output()
         .unwrap();
@@ -42,7 +34,7 @@ fn writes_a_file_that_loads_and_says_what_next() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("# Stack name"), "the file is commented");
 
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["up", "--dry-run"])
         .output()
         .unwrap();
@@ -59,7 +51,7 @@ fn refuses_to_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mine.yaml");
     std::fs::write(&path, "name: keep-me\n").unwrap();
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["init", "--config", "mine.yaml", "--name", "other"])
         .output()
         .unwrap();
@@ -67,7 +59,7 @@ fn refuses_to_overwrite_without_force() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "name: keep-me\n");
 
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args([
             "init",
             "--config",
@@ -86,7 +78,7 @@ fn refuses_to_overwrite_without_force() {
 #[test]
 fn adopting_needs_and_writes_a_cluster_name() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["init", "--adopt-cluster"])
         .output()
         .unwrap();
@@ -94,7 +86,7 @@ fn adopting_needs_and_writes_a_cluster_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cluster-name"));
     assert!(!dir.path().join("meshctl.yaml").exists());
 
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["init", "--adopt-cluster", "--cluster-name", "prod-eks"])
         .output()
         .unwrap();
@@ -107,7 +99,7 @@ fn adopting_needs_and_writes_a_cluster_name() {
 #[test]
 fn bad_flag_values_are_rejected_before_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = meshctl(dir.path())
+    let out = offline_meshctl(dir.path())
         .args(["init", "--name", "Not_Valid"])
         .output()
         .unwrap();

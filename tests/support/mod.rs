@@ -65,6 +65,26 @@ pub fn unique(test: &str) -> String {
     format!("{}-{suffix}", base.trim_matches('-'))
 }
 
+/// `meshctl` with no credentials anywhere: a clean environment (no AWS or MESHCTL variables
+/// from the caller), `HOME` = `dir` with no AWS config or credentials files in it, instance
+/// metadata disabled, and, as a last guard, every AWS endpoint on a closed local port.
+/// It runs in `dir`, so local state (`.meshctl/`) never touches the checkout.
+pub fn offline_meshctl(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_meshctl"));
+    cmd.env_clear()
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-such-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-such-aws-credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
 /// Run `fut` to completion on a fresh current-thread runtime (for synchronous tests).
 pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
