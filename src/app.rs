@@ -32,14 +32,16 @@ pub fn parse_args() -> Cli {
                 || args.iter().any(|a| a == "--output=json");
             if json && e.use_stderr() {
                 let message = e.render().to_string();
-                let doc = serde_json::json!({
-                    "kind": "error",
-                    "code": "meshctl::usage",
-                    "message": message.lines().next().unwrap_or("").trim_start_matches("error: "),
-                    "help": "run `meshctl --help` for usage",
-                    "exit_code": exit::USAGE,
-                });
-                println!("{doc:#}");
+                let message = message.lines().next().unwrap_or("");
+                println!(
+                    "{}",
+                    error_json(
+                        "meshctl::usage",
+                        message.trim_start_matches("error: "),
+                        Some("run `meshctl --help` for usage".into()),
+                        exit::USAGE,
+                    )
+                );
             }
             e.exit()
         }
@@ -77,33 +79,26 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-#[derive(Serialize)]
-struct ErrorDoc<'a> {
-    kind: &'static str,
-    code: String,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    help: Option<String>,
-    exit_code: i32,
-    #[serde(skip)]
-    _e: std::marker::PhantomData<&'a ()>,
+/// The JSON document every error prints on stdout with `--output json`.
+fn error_json(code: &str, message: &str, help: Option<String>, exit_code: i32) -> String {
+    let mut doc = serde_json::json!({
+        "kind": "error",
+        "code": code,
+        "message": message,
+        "exit_code": exit_code,
+    });
+    if let Some(help) = help {
+        doc["help"] = help.into();
+    }
+    format!("{doc:#}")
 }
 
 fn report_error(ui: &Ui, e: &Error, no_color: bool) {
     use miette::Diagnostic;
     if ui.format() == OutputFormat::Json {
-        let doc = ErrorDoc {
-            kind: "error",
-            code: e.code().map(|c| c.to_string()).unwrap_or_default(),
-            message: e.to_string(),
-            help: e.help().map(|h| h.to_string()),
-            exit_code: e.exit_code(),
-            _e: std::marker::PhantomData,
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("error serialises")
-        );
+        let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+        let help = e.help().map(|h| h.to_string());
+        println!("{}", error_json(&code, &e.to_string(), help, e.exit_code()));
     }
     let theme = if no_color {
         miette::GraphicalTheme::unicode_nocolor()

@@ -164,8 +164,7 @@ impl Ledger {
         {
             doc.resources.push(resource);
         }
-        let body = serde_json::to_vec_pretty(&*doc).expect("ledger serialises");
-        self.store.put(LEDGER_KEY, &body).await
+        self.save(&doc).await
     }
 
     /// Forget a resource (it was deleted by rollback or by a destroy in this run).
@@ -174,8 +173,7 @@ impl Ledger {
         let before = doc.resources.len();
         doc.resources.retain(|r| !(r.kind == kind && r.id == id));
         if doc.resources.len() != before {
-            let body = serde_json::to_vec_pretty(&*doc).expect("ledger serialises");
-            self.store.put(LEDGER_KEY, &body).await?;
+            self.save(&doc).await?;
         }
         Ok(())
     }
@@ -192,7 +190,12 @@ impl Ledger {
 
     async fn flush(&self) -> Result<(), Error> {
         let doc = self.doc.lock().await;
-        let body = serde_json::to_vec_pretty(&*doc).expect("ledger serialises");
+        self.save(&doc).await
+    }
+
+    /// The one place the ledger is written; callers hold the document's lock.
+    async fn save(&self, doc: &LedgerDoc) -> Result<(), Error> {
+        let body = serde_json::to_vec_pretty(doc).expect("ledger serialises");
         self.store.put(LEDGER_KEY, &body).await
     }
 }
@@ -213,8 +216,7 @@ impl Ledger {
         let before = doc.resources.len();
         doc.resources.retain(|r| r.step != step);
         if doc.resources.len() != before {
-            let body = serde_json::to_vec_pretty(&*doc).expect("ledger serialises");
-            self.store.put(LEDGER_KEY, &body).await?;
+            self.save(&doc).await?;
         }
         Ok(())
     }

@@ -157,16 +157,14 @@ pub struct Runner {
 }
 
 impl Runner {
-    fn ctx(&self, step: StepId) -> StepCtx {
+    /// The base context with `step`'s own progress line (silent when planning).
+    fn ctx(&self, step: StepId, visible: bool) -> StepCtx {
         let mut ctx = self.base.clone();
-        ctx.progress = self.ui.step(step.name());
-        ctx
-    }
-
-    fn quiet_ctx(&self, step: StepId, cancel: CancellationToken) -> StepCtx {
-        let mut ctx = self.base.clone();
-        ctx.progress = self.ui.step(step.name());
-        ctx.cancel = cancel;
+        ctx.progress = if visible {
+            self.ui.step(step.name())
+        } else {
+            crate::ui::StepProgress::silent(step.name())
+        };
         ctx
     }
 
@@ -174,9 +172,7 @@ impl Runner {
     pub async fn plan(&self, selected: &[StepId]) -> Result<Vec<StepPlan>, Error> {
         let mut plans = vec![];
         for &id in selected {
-            let mut ctx = self.base.clone();
-            ctx.progress = crate::ui::StepProgress::silent(id.name());
-            plans.push(self.registry[&id].plan(&ctx).await?);
+            plans.push(self.registry[&id].plan(&self.ctx(id, false)).await?);
         }
         Ok(plans)
     }
@@ -185,9 +181,11 @@ impl Runner {
     pub async fn destroy_plan(&self, selected: &[StepId]) -> Result<Vec<StepPlan>, Error> {
         let mut plans = vec![];
         for &id in selected.iter().rev() {
-            let mut ctx = self.base.clone();
-            ctx.progress = crate::ui::StepProgress::silent(id.name());
-            plans.push(self.registry[&id].destroy_plan(&ctx).await?);
+            plans.push(
+                self.registry[&id]
+                    .destroy_plan(&self.ctx(id, false))
+                    .await?,
+            );
         }
         Ok(plans)
     }
@@ -218,7 +216,7 @@ impl Runner {
                 for id in ready {
                     pending.retain(|p| *p != id);
                     let step = self.registry[&id].clone();
-                    let ctx = self.ctx(id);
+                    let ctx = self.ctx(id, true);
                     let handle = running.spawn(async move {
                         ctx.progress.message("starting");
                         let result = step.apply(&ctx).await;
@@ -376,7 +374,8 @@ impl Runner {
         let mut touched: BTreeSet<StepId> = BTreeSet::new();
         for r in resources.iter().rev() {
             let step = &self.registry[&r.step];
-            let ctx = self.quiet_ctx(r.step, cancel.clone());
+            let mut ctx = self.ctx(r.step, true);
+            ctx.cancel = cancel.clone();
             ctx.progress
                 .message(&format!("rolling back {} {}", r.kind, r.id));
             match step.undo(&ctx, r).await {
@@ -437,7 +436,7 @@ impl Runner {
                 });
                 continue;
             }
-            let ctx = self.ctx(id);
+            let ctx = self.ctx(id, true);
             ctx.progress.message("looking for owned resources");
             match self.registry[&id].destroy(&ctx).await {
                 Ok(report) => {

@@ -164,6 +164,13 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    fn sdk_err(&self, doing: &str, key: &str, e: &(dyn std::error::Error + 'static)) -> Error {
+        self.err(format!(
+            "{doing} {key}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(e)
+        ))
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}/{key}", self.prefix)
     }
@@ -199,10 +206,7 @@ impl StateStore for S3Store {
                 if e.as_service_error().is_some_and(|se| se.is_no_such_key()) {
                     Ok(None)
                 } else {
-                    Err(self.err(format!(
-                        "reading {key}: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    )))
+                    Err(self.sdk_err("reading", key, &e))
                 }
             }
         }
@@ -216,12 +220,7 @@ impl StateStore for S3Store {
             .body(body.to_vec().into())
             .send()
             .await
-            .map_err(|e| {
-                self.err(format!(
-                    "writing {key}: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| self.sdk_err("writing", key, &e))?;
         Ok(())
     }
 
@@ -243,10 +242,7 @@ impl StateStore for S3Store {
                 if matches!(status, Some(412) | Some(409)) {
                     Ok(false)
                 } else {
-                    Err(self.err(format!(
-                        "creating {key}: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
-                    )))
+                    Err(self.sdk_err("creating", key, &e))
                 }
             }
         }
@@ -259,12 +255,7 @@ impl StateStore for S3Store {
             .key(self.key(key))
             .send()
             .await
-            .map_err(|e| {
-                self.err(format!(
-                    "deleting {key}: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| self.sdk_err("deleting", key, &e))?;
         Ok(())
     }
 

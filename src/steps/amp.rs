@@ -512,7 +512,6 @@ impl Step for AmpStep {
                 report.actions.push(
                     Action::new(Op::Update, NAMESPACE, ns_name).detail(rules_summary(&rules)),
                 );
-                let _ = ns.status;
             }
         }
         if !ctx.options.no_wait {
