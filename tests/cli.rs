@@ -12,22 +12,6 @@ use meshctl::engine::graph::{self, GRAPH};
 use serde_json::Value;
 use tempfile::TempDir;
 
-const SUBCOMMANDS: &[&str] = &[
-    "up",
-    "cluster",
-    "istio",
-    "amp",
-    "irsa",
-    "prometheus",
-    "kiali",
-    "grafana",
-    "pagerduty",
-    "cleanup",
-    "status",
-    "init",
-    "completions",
-];
-
 const GLOBAL_FLAGS: &[&str] = &[
     "--config",
     "--region",
@@ -111,7 +95,7 @@ fn help_lists_every_subcommand_and_global_flag() {
         .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with('-'))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    for sub in SUBCOMMANDS {
+    for sub in support::SUBCOMMANDS {
         assert!(
             commands.contains(sub),
             "`meshctl --help` does not list `{sub}`:\n{}",

@@ -5,6 +5,8 @@
 //! MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test completions
 //! ```
 
+mod support;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -12,23 +14,6 @@ use assert_cmd::Command;
 /// Set to `1` to rewrite stale completion files instead of failing.
 const UPDATE_VAR: &str = "MESHCTL_UPDATE_COMPLETIONS";
 const REGENERATE: &str = "MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test completions";
-
-/// Every subcommand a completion script must offer.
-const SUBCOMMANDS: &[&str] = &[
-    "up",
-    "cluster",
-    "istio",
-    "amp",
-    "irsa",
-    "prometheus",
-    "kiali",
-    "grafana",
-    "pagerduty",
-    "cleanup",
-    "status",
-    "init",
-    "completions",
-];
 
 fn completions_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions")
@@ -84,7 +69,7 @@ fn check(shell: &str, file: &str) {
             );
         }
     }
-    let missing: Vec<&str> = SUBCOMMANDS
+    let missing: Vec<&str> = support::SUBCOMMANDS
         .iter()
         .copied()
         .filter(|c| !mentions_word(&fresh, c))

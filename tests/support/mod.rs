@@ -23,6 +23,22 @@ use aws_types::region::Region;
 use tempfile::TempDir;
 
 pub const REGION: &str = "us-east-1";
+/// Every subcommand `meshctl --help` and the completion scripts must offer.
+pub const SUBCOMMANDS: &[&str] = &[
+    "up",
+    "cluster",
+    "istio",
+    "amp",
+    "irsa",
+    "prometheus",
+    "kiali",
+    "grafana",
+    "pagerduty",
+    "cleanup",
+    "status",
+    "init",
+    "completions",
+];
 /// The ownership tag meshctl puts on what a stack owns.
 pub const STACK_TAG: &str = "meshctl.io/stack";
 /// `USER` given to every meshctl run, so lock messages are predictable.
