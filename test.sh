@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The project's test command.
 #
-# Installs a pinned moto[server] into .venv-test/ (once), starts it on a free loopback port,
-# runs the whole cargo test suite against it and stops it on exit, whatever the outcome.
+# Installs a pinned moto[server] into a cache outside the work tree (once; `MESHCTL_TEST_CACHE`,
+# default ~/.cache/meshctl-test), starts it on a free loopback port, runs the whole cargo test
+# suite against it and stops it on exit, whatever the outcome.
 # Extra arguments go to `cargo test` (e.g. `./test.sh amp_moto`).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 MOTO_VERSION=5.2.5
-VENV=.venv-test
+CACHE=${MESHCTL_TEST_CACHE:-$HOME/.cache/meshctl-test}
+VENV=$CACHE/moto-$MOTO_VERSION
+# Logs of this run (moto's, and the suite's output) stay with this work tree's build.
+LOGS=${CARGO_TARGET_DIR:-target}/meshctl-test
+mkdir -p "$CACHE" "$LOGS"
 PYTHON=${PYTHON:-python3}
 
 # --- moto, pinned, in a venv of our own -------------------------------------------------
@@ -39,7 +44,7 @@ fi
 # --- start moto on a free loopback port, stop it on any exit ----------------------------
 moto_pid=""
 # Kept after the run (overwritten by the next) so a failure can be traced to moto's side.
-moto_log="$VENV/moto.log"
+moto_log="$LOGS/moto.log"
 
 stop_moto() {
   if [ -n "$moto_pid" ] && kill -0 "$moto_pid" 2>/dev/null; then
@@ -116,7 +121,7 @@ if [ "$#" -gt 0 ]; then
   cargo test "$@"
   exit
 fi
-summary_log="$VENV/test-output.log"
+summary_log="$LOGS/test-output.log"
 status=0
 cargo test --no-fail-fast --all-targets 2>&1 | tee "$summary_log" || status=$?
 cargo test --doc 2>&1 | tee -a "$summary_log" || status=$?

@@ -45,6 +45,10 @@ pub struct Config {
     pub name: String,
     #[serde(default = "defaults::region")]
     pub region: String,
+    /// Where `region` came from, for the plan header (`--region`, `MESHCTL_REGION`, the config
+    /// file, or the default). Not a config key.
+    #[serde(skip)]
+    pub region_source: String,
     /// Where the ledger, state and lock live: a directory, or `s3://bucket/prefix`.
     #[serde(default = "defaults::state")]
     pub state: String,
@@ -333,6 +337,7 @@ impl Config {
         Config {
             name: name.to_string(),
             region: defaults::region(),
+            region_source: "default".into(),
             state: defaults::state(),
             tags: BTreeMap::new(),
             cluster: ClusterConfig::default(),
@@ -463,13 +468,22 @@ pub fn from_yaml(
         // Reported by validation as "required", together with any other problem.
         map.insert(Value::from("name"), Value::from(""));
     }
-    let config: Config = match deserialize_at(vec![], tree) {
+    let region_source = report
+        .origins
+        .iter()
+        .rev()
+        .find(|(path, _)| *path == tree::keys(&["region"]))
+        .map(|(_, origin)| origin.clone())
+        .or_else(|| map.contains_key("region").then(|| source.to_string()))
+        .unwrap_or_else(|| "default".into());
+    let mut config: Config = match deserialize_at(vec![], tree) {
         Ok(c) => c,
         Err((path, msg)) => {
             report.at(&path, &msg, Target::Value);
             return Err(report.finish().expect_err("a problem was just added"));
         }
     };
+    config.region_source = region_source;
     for (path, msg) in validate::check(&config) {
         report.at(&path, &msg, Target::Value);
     }

@@ -1,6 +1,6 @@
 //! The `amp` step end to end: the real binary against moto, checked by asking moto directly.
 
-mod support;
+use crate::support;
 
 use support::{
     STACK_TAG, Stack, amp_actions, block_on, create_untagged_workspace, describe_workspace,

@@ -2,7 +2,7 @@
 //! before anything changes. Every test that runs the binary does so through [`Offline`], so
 //! none of them can find AWS credentials or reach AWS.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

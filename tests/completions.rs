@@ -2,10 +2,10 @@
 //! prints. When the CLI changes, regenerate them with:
 //!
 //! ```text
-//! MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test completions
+//! MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test it completions::
 //! ```
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ use assert_cmd::Command;
 
 /// Set to `1` to rewrite stale completion files instead of failing.
 const UPDATE_VAR: &str = "MESHCTL_UPDATE_COMPLETIONS";
-const REGENERATE: &str = "MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test completions";
+const REGENERATE: &str = "MESHCTL_UPDATE_COMPLETIONS=1 cargo test --test it completions::";
 
 fn completions_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions")

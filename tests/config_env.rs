@@ -1,7 +1,7 @@
 //! Precedence seen from outside: `MESHCTL_*` variables override the file and `--region`
 //! overrides `MESHCTL_REGION`, observed in the JSON plan of an offline `up --dry-run`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `meshctl init` without a terminal: flags and defaults, a file `up` accepts, no clobbering.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! One mutating run per stack: a second run fails naming the holder, and a lock left by a
 //! dead process is reported as stale and can be taken over with `--force-unlock`.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

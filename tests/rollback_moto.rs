@@ -2,7 +2,7 @@
 //! rule-groups namespace this run created are deleted, and a workspace with the same alias
 //! that existed before the run is not touched.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

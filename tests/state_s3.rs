@@ -1,7 +1,7 @@
 //! The S3 state backend against moto: where state and ledger land, and that the lock is an
 //! exclusive conditional create (`If-None-Match: *`).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -58,6 +58,7 @@ impl Aws {
 
     async fn resolve(region: &str, profile: Option<&str>) -> Connection {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(aws_config::Region::new(region.to_string()));
         if let Some(p) = profile {
             loader = loader.profile_name(p);
@@ -90,6 +91,16 @@ impl Aws {
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk)
     }
+}
+
+/// The one HTTPS client every AWS service client (and the credential providers) uses: hyper 1
+/// with rustls on `ring`, trusting the platform's certificate store. The SDK's default client
+/// would pull in a second TLS stack; see `Cargo.toml`.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 fn first_line(s: &str) -> &str {

@@ -303,6 +303,7 @@ pub fn amp_actions(doc: &serde_json::Value) -> Vec<(String, String, String)> {
 /// SDK configuration pointing at moto with static test credentials.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(meshctl::aws::https_client())
         .endpoint_url(moto())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
