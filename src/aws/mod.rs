@@ -1,6 +1,8 @@
 //! AWS adapters: client construction, credentials, ownership tags, idempotency tokens and
 //! error messages that say what to do.
 
+pub mod eks_token;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
