@@ -405,7 +405,9 @@ mod tests {
             cluster_name: None,
         };
         let text = render(&a);
-        assert_eq!(load(&text), Config::with_defaults("demo"));
+        let mut expected = Config::with_defaults("demo");
+        expected.region_source = "init.yaml".into();
+        assert_eq!(load(&text), expected);
         for section in [
             "\ncluster:",
             "\nkubernetes:",
