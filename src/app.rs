@@ -427,7 +427,7 @@ async fn check_placement(
     }
     let steps: Vec<&str> = misplaced.iter().map(|m| m.step.name()).collect();
     let there = match (&first.region, &first.account) {
-        (Some(r), Some(a)) => format!("{r} (account {a})"),
+        (Some(r), Some(a)) => format!("{r}, account {a}"),
         (Some(r), None) => r.clone(),
         (None, Some(a)) => format!("account {a}"),
         (None, None) => "another place".into(),
@@ -435,7 +435,7 @@ async fn check_placement(
     let account_here = if account.is_empty() {
         String::new()
     } else {
-        format!(" (account {account})")
+        format!(", account {account}")
     };
     let region_fix = match &first.region {
         Some(r) if *r != config.region => format!("pass `--region {r}` (or set it in the config)"),
@@ -443,7 +443,7 @@ async fn check_placement(
     };
     Err(Error::config(
         format!(
-            "stack `{}` lives in {there} ({}), but this command would run in {}{account_here}, from {}",
+            "stack `{}` ({} applied) lives in {there}, but this command would run in {} (from {}){account_here}",
             config.name,
             steps.join(", "),
             config.region,
