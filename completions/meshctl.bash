@@ -107,7 +107,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,7 +141,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__amp)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +175,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__cleanup)
-            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,7 +213,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__cluster)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,7 +247,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__completions)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version bash elvish fish powershell zsh"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,7 +281,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__grafana)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,7 +525,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__init)
-            opts="-y -v -h -V --name --cluster-name --adopt-cluster --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --name --cluster-name --adopt-cluster --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,7 +567,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__irsa)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,7 +601,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__istio)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,7 +635,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__kiali)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,7 +669,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__pagerduty)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,7 +703,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__prometheus)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,7 +737,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__status)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -771,7 +771,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__up)
-            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version"
+            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_meshctl_global_optspecs
-    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= no-wait no-rollback force-unlock h/help V/version
+    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= no-wait no-rollback force-unlock allow-region-change h/help V/version
 end
 
 function __fish_meshctl_needs_command
@@ -37,6 +37,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l no-color -d 'Plain outp
 complete -c meshctl -n "__fish_meshctl_needs_command" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_needs_command" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
@@ -74,6 +75,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l no-color -d 'Plai
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l config -d 'Stack configuration file' -r -F
@@ -89,6 +91,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-color -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l config -d 'Stack configuration file' -r -F
@@ -104,6 +107,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-color -d 'P
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l config -d 'Stack configuration file' -r -F
@@ -119,6 +123,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l no-color -d 'Pla
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l config -d 'Stack configuration file' -r -F
@@ -134,6 +139,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-color -d 'Pl
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
@@ -149,6 +155,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-color 
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l config -d 'Stack configuration file' -r -F
@@ -164,6 +171,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-color -d 'P
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l config -d 'Stack configuration file' -r -F
@@ -179,6 +187,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-color -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l config -d 'Stack configuration file' -r -F
@@ -194,6 +203,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-color -
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l only -d 'Clean up only these steps (comma separated), e.g. `--only amp`' -r -f -a "cluster\t''
@@ -217,6 +227,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l no-color -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l config -d 'Stack configuration file' -r -F
@@ -232,6 +243,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l no-color -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l name -d 'Stack name (asked on a terminal when omitted)' -r
@@ -251,6 +263,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l no-color -d 'Pl
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l config -d 'Stack configuration file' -r -F
@@ -266,6 +279,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l no-color
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'

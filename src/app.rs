@@ -190,6 +190,8 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         Some(store) => StackState::load(store.clone(), &config.name).await?,
         None => StackState::in_memory(&config.name),
     };
+    let account = aws.as_ref().map(|a| a.account.clone()).unwrap_or_default();
+    check_placement(&config, &account, &state, g.allow_region_change).await?;
     let session = Session {
         ui: ui.clone(),
         command,
@@ -255,6 +257,16 @@ impl Session {
         let c = self.config();
         Plan::new(&self.command, &c.name, &c.region, offline_reason, steps)
             .with_account(self.base.aws.as_ref().map(|a| a.account.clone()))
+            .with_region_source(&c.region_source)
+    }
+
+    /// Mark steps whose last apply skipped work, so the plan says they are unfinished.
+    async fn note_incomplete(&self, plans: &mut [crate::engine::StepPlan]) {
+        for plan in plans {
+            if let Some(left) = self.base.state.incomplete(plan.step).await {
+                plan.note(format!("incomplete: the last run skipped work ({left})"));
+            }
+        }
     }
 
     async fn status(&self) -> Result<i32, Error> {
@@ -263,7 +275,15 @@ impl Session {
         }
         let mut steps = vec![];
         for id in &self.selected {
-            steps.push(crate::steps::step(*id).status(&self.base).await?);
+            let mut status = crate::steps::step(*id).status(&self.base).await?;
+            if let Some(left) = self.base.state.incomplete(*id).await {
+                // What exists may look whole; the last apply still left work undone.
+                if status.state != "absent" {
+                    status.state = "incomplete".into();
+                }
+                status.details.insert("incomplete".into(), left);
+            }
+            steps.push(status);
         }
         self.ui.emit(&StatusReport {
             kind: "status",
@@ -290,10 +310,17 @@ impl Session {
                     }
                 }
             }
+            self.note_incomplete(&mut plans).await;
             plans
         };
-        self.ui.emit(&self.plan(offline_reason, steps));
-        Ok(exit::OK)
+        let plan = self.plan(offline_reason, steps);
+        self.ui.emit(&plan);
+        // Like `terraform plan -detailed-exitcode`'s failure: a conflict is not applicable.
+        Ok(if plan.has_conflicts() {
+            exit::USAGE
+        } else {
+            exit::OK
+        })
     }
 
     /// Lock the stack, plan, confirm, then apply or destroy; always release the lock.
@@ -330,12 +357,15 @@ impl Session {
         let steps = if cleanup {
             runner.destroy_plan(&self.selected).await?
         } else {
-            runner.plan(&self.selected).await?
+            let mut plans = runner.plan(&self.selected).await?;
+            self.note_incomplete(&mut plans).await;
+            plans
         };
         let plan = self.plan(None, steps);
         if self.ui.format() == OutputFormat::Text {
             self.ui.emit(&plan);
         }
+        refuse_conflicts(&plan)?;
         let stack = self.config().name.clone();
         if cleanup && !plan.has_changes() {
             self.ui
@@ -374,6 +404,80 @@ impl Session {
         self.ui.emit(&report);
         Ok(report.exit_code)
     }
+}
+
+/// Stop (exit 2) when the state places the stack in another region or account than this
+/// command would use, unless `--allow-region-change` says to go on.
+async fn check_placement(
+    config: &Config,
+    account: &str,
+    state: &StackState,
+    allow: bool,
+) -> Result<(), Error> {
+    let here = crate::engine::Placement {
+        region: config.region.clone(),
+        account: account.to_string(),
+    };
+    let misplaced = state.misplaced(&here).await;
+    let Some(first) = misplaced.first() else {
+        return Ok(());
+    };
+    if allow {
+        return Ok(());
+    }
+    let steps: Vec<&str> = misplaced.iter().map(|m| m.step.name()).collect();
+    let there = match (&first.region, &first.account) {
+        (Some(r), Some(a)) => format!("{r}, account {a}"),
+        (Some(r), None) => r.clone(),
+        (None, Some(a)) => format!("account {a}"),
+        (None, None) => "another place".into(),
+    };
+    let account_here = if account.is_empty() {
+        String::new()
+    } else {
+        format!(", account {account}")
+    };
+    let region_fix = match &first.region {
+        Some(r) if *r != config.region => format!("pass `--region {r}` (or set it in the config)"),
+        _ => "use credentials for the stack's account".to_string(),
+    };
+    Err(Error::config(
+        format!(
+            "stack `{}` ({} applied) lives in {there}, but this command would run in {} (from {}){account_here}",
+            config.name,
+            steps.join(", "),
+            config.region,
+            config.region_source
+        ),
+        format!(
+            "{region_fix} to work on the stack where it is; pass --allow-region-change only if you mean to work on it here"
+        ),
+    ))
+}
+
+/// Refuse to apply a plan with conflicts, before any change.
+fn refuse_conflicts(plan: &Plan) -> Result<(), Error> {
+    if !plan.has_conflicts() {
+        return Ok(());
+    }
+    let what: Vec<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.actions)
+        .filter(|a| a.op == crate::engine::Op::Conflict)
+        .map(|a| match &a.detail {
+            Some(d) => format!("{} {}: {d}", a.kind, a.name),
+            None => format!("{} {}", a.kind, a.name),
+        })
+        .collect();
+    Err(Error::config(
+        format!(
+            "the plan has {} conflict(s), so nothing was changed: {}",
+            what.len(),
+            what.join("; ")
+        ),
+        "resolve each conflict as its line in the plan says (`meshctl --dry-run` shows them), then run again",
+    ))
 }
 
 fn load_config(g: &GlobalArgs) -> Result<Config, Error> {

@@ -72,6 +72,11 @@ pub struct GlobalArgs {
     /// Remove a lock left behind by a run that no longer exists, then continue.
     #[arg(long, global = true)]
     pub force_unlock: bool,
+
+    /// Run even though the stack's state says its resources live in another region or
+    /// account than this command would use (otherwise meshctl stops, exit code 2).
+    #[arg(long, global = true)]
+    pub allow_region_change: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]

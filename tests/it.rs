@@ -13,6 +13,7 @@ mod config_env;
 mod engine;
 mod init_cli;
 mod lock;
+mod ownership_moto;
 mod rollback_moto;
 mod state_s3;
 mod templates;

@@ -4,6 +4,7 @@
 pub mod graph;
 pub mod ledger;
 pub mod lock;
+pub mod owned;
 pub mod plan;
 pub mod runner;
 pub mod state;
@@ -24,7 +25,7 @@ use crate::ui::StepProgress;
 pub use graph::GRAPH;
 pub use ledger::{Ledger, Resource};
 pub use plan::{Action, Op, Plan, StepPlan};
-pub use state::{StackState, StateStore};
+pub use state::{Placement, StackState, StateStore};
 
 /// One step of the stack, in the order the graph allows.
 #[derive(
@@ -117,6 +118,18 @@ pub struct StepCtx {
 }
 
 impl StepCtx {
+    /// Where this command's resources live: the config's region and the caller's account.
+    pub fn placement(&self) -> Placement {
+        Placement {
+            region: self.config.region.clone(),
+            account: self
+                .aws
+                .as_ref()
+                .map(|a| a.account.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The AWS clients, or an error saying that this action needs credentials.
     pub fn aws(&self) -> Result<&Aws, Error> {
         self.aws.as_ref().ok_or(Error::NoCredentials)
@@ -164,11 +177,14 @@ pub struct StepReport {
     /// Values later steps or the user need (ids, URLs). Never secrets.
     pub outputs: BTreeMap<String, String>,
     pub notes: Vec<String>,
+    /// Set when the step skipped part of its work (e.g. `--no-wait`): what is left to do.
+    /// The run reports the step as `incomplete`, and so do `status` and the next plan.
+    pub incomplete: Option<String>,
 }
 
 impl StepReport {
     pub fn changed(&self) -> bool {
-        self.actions.iter().any(|a| a.op != Op::Keep)
+        self.actions.iter().any(|a| a.op.changes())
     }
 }
 

@@ -1,5 +1,6 @@
-//! Plans: what a step would create, change, delete or leave alone. Printable and serialisable;
-//! the JSON shape is documented in docs/output.md and kept stable.
+//! Plans: what a step would create, change, delete or leave alone, and what stops it (a
+//! conflict). Printable and serialisable; the JSON shape is documented in docs/output.md and
+//! kept stable.
 
 use std::fmt;
 
@@ -14,6 +15,9 @@ pub enum Op {
     Update,
     Delete,
     Keep,
+    /// Something exists that meshctl may not change: applying would fail. The action's
+    /// details say why and how to resolve it; a plan with a conflict is never applied.
+    Conflict,
 }
 
 impl Op {
@@ -23,7 +27,13 @@ impl Op {
             Op::Update => "~",
             Op::Delete => "-",
             Op::Keep => "=",
+            Op::Conflict => "!",
         }
+    }
+
+    /// Whether this op changes something.
+    pub fn changes(self) -> bool {
+        matches!(self, Op::Create | Op::Update | Op::Delete)
     }
 }
 
@@ -35,8 +45,12 @@ pub struct Action {
     pub kind: String,
     /// Name or id as the user would recognise it.
     pub name: String,
+    /// All detail lines joined with `; ` (kept for consumers of the one-line form).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Each detail line: state, ownership, each tag added or removed, each changed rule line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 impl Action {
@@ -46,20 +60,35 @@ impl Action {
             kind: kind.into(),
             name: name.into(),
             detail: None,
+            details: vec![],
         }
     }
 
+    /// Add one detail line (earlier lines are kept).
     pub fn detail(mut self, detail: impl Into<String>) -> Action {
-        self.detail = Some(detail.into());
+        self.push_detail(detail);
         self
+    }
+
+    pub fn push_detail(&mut self, detail: impl Into<String>) {
+        let detail = detail.into();
+        if detail.is_empty() {
+            return;
+        }
+        self.details.push(detail);
+        self.detail = Some(self.details.join("; "));
     }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {}", self.op.symbol(), self.kind, self.name)?;
-        if let Some(d) = &self.detail {
-            write!(f, " ({d})")?;
+        let mut lines = self.details.iter();
+        if let Some(first) = lines.next() {
+            write!(f, " ({first})")?;
+        }
+        for line in lines {
+            write!(f, "\n        {line}")?;
         }
         Ok(())
     }
@@ -94,7 +123,11 @@ impl StepPlan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.actions.iter().any(|a| a.op != Op::Keep)
+        self.actions.iter().any(|a| a.op.changes())
+    }
+
+    pub fn has_conflicts(&self) -> bool {
+        self.actions.iter().any(|a| a.op == Op::Conflict)
     }
 }
 
@@ -129,6 +162,8 @@ pub struct Plan {
     pub command: String,
     pub stack: String,
     pub region: String,
+    /// Where the region came from: `--region`, `MESHCTL_REGION`, the config file, `default`…
+    pub region_source: String,
     /// The AWS account the plan was made against; absent offline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -140,12 +175,39 @@ pub struct Plan {
     pub summary: PlanSummary,
 }
 
+/// Counts of the actions in a plan. `create`, `update`, `delete`, `keep` and `conflict` count
+/// only steps this version can apply; everything planned for plan-only steps is `plan_only`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PlanSummary {
     pub create: usize,
     pub update: usize,
     pub delete: usize,
     pub keep: usize,
+    pub conflict: usize,
+    /// Actions of steps that this version can plan but not apply.
+    pub plan_only: usize,
+}
+
+impl PlanSummary {
+    pub fn of(steps: &[StepPlan]) -> PlanSummary {
+        let mut summary = PlanSummary::default();
+        for s in steps {
+            if !s.available {
+                summary.plan_only += s.actions.iter().filter(|a| a.op != Op::Keep).count();
+                continue;
+            }
+            for a in &s.actions {
+                match a.op {
+                    Op::Create => summary.create += 1,
+                    Op::Update => summary.update += 1,
+                    Op::Delete => summary.delete += 1,
+                    Op::Keep => summary.keep += 1,
+                    Op::Conflict => summary.conflict += 1,
+                }
+            }
+        }
+        summary
+    }
 }
 
 impl Plan {
@@ -156,34 +218,36 @@ impl Plan {
         offline_reason: Option<String>,
         steps: Vec<StepPlan>,
     ) -> Plan {
-        let mut summary = PlanSummary::default();
-        for a in steps.iter().flat_map(|s| &s.actions) {
-            match a.op {
-                Op::Create => summary.create += 1,
-                Op::Update => summary.update += 1,
-                Op::Delete => summary.delete += 1,
-                Op::Keep => summary.keep += 1,
-            }
-        }
         Plan {
             kind: "plan",
             command: command.into(),
             stack: stack.to_string(),
             region: region.to_string(),
+            region_source: String::new(),
             account: None,
             offline: offline_reason.is_some(),
             offline_reason,
+            summary: PlanSummary::of(&steps),
             steps,
-            summary,
         }
     }
 
+    /// Whether applying the plan would change something (plan-only steps never do).
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.has_changes())
+        self.steps.iter().any(|s| s.available && s.has_changes())
+    }
+
+    pub fn has_conflicts(&self) -> bool {
+        self.summary.conflict > 0
     }
 
     pub fn with_account(mut self, account: Option<String>) -> Plan {
         self.account = account.filter(|a| !a.is_empty());
+        self
+    }
+
+    pub fn with_region_source(mut self, source: &str) -> Plan {
+        self.region_source = source.to_string();
         self
     }
 }
@@ -195,8 +259,11 @@ impl fmt::Display for Plan {
             "Plan for `meshctl {}` on stack `{}` in {}",
             self.command, self.stack, self.region
         )?;
+        if !self.region_source.is_empty() {
+            write!(f, " (from {})", self.region_source)?;
+        }
         match &self.account {
-            Some(account) => writeln!(f, " (account {account}):")?,
+            Some(account) => writeln!(f, ", account {account}:")?,
             None => writeln!(f, ":")?,
         }
         if let Some(reason) = &self.offline_reason {
@@ -207,10 +274,66 @@ impl fmt::Display for Plan {
             write!(f, "  {s}")?;
         }
         let s = self.summary;
-        writeln!(
+        write!(
             f,
-            "\n{} to create, {} to change, {} to delete, {} unchanged.",
+            "\n{} to create, {} to change, {} to delete, {} unchanged",
             s.create, s.update, s.delete, s.keep
-        )
+        )?;
+        if s.conflict > 0 {
+            write!(f, ", {} conflict(s)", s.conflict)?;
+        }
+        writeln!(f, ".")?;
+        if s.plan_only > 0 {
+            writeln!(
+                f,
+                "{} more planned in plan-only steps, which this version cannot apply yet.",
+                s.plan_only
+            )?;
+        }
+        if s.conflict > 0 {
+            writeln!(
+                f,
+                "Conflicts (!) must be resolved first: nothing is applied while a plan has one."
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_detail_line_does_not_replace_the_first() {
+        let a = Action::new(Op::Update, "amp-workspace", "ws-1")
+            .detail("add tags team")
+            .detail("ACTIVE, owned");
+        assert_eq!(a.details, ["add tags team", "ACTIVE, owned"]);
+        assert_eq!(a.detail.as_deref(), Some("add tags team; ACTIVE, owned"));
+        let text = a.to_string();
+        assert!(
+            text.contains("add tags team") && text.contains("ACTIVE, owned"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_plan_only_work_separately() {
+        let mut real = StepPlan::new(StepId::Amp);
+        real.push(Action::new(Op::Create, "amp-workspace", "demo"));
+        real.push(Action::new(Op::Conflict, "amp-rule-groups-namespace", "x"));
+        let mut planned = StepPlan::new(StepId::Cluster);
+        planned.available = false;
+        planned.push(Action::new(Op::Create, "vpc", "demo-vpc"));
+        planned.push(Action::new(Op::Create, "eks-cluster", "demo"));
+        let plan = Plan::new("up", "demo", "us-west-2", None, vec![planned, real]);
+        assert_eq!(plan.summary.create, 1);
+        assert_eq!(plan.summary.conflict, 1);
+        assert_eq!(plan.summary.plan_only, 2);
+        assert!(plan.has_conflicts());
+        let text = plan.to_string();
+        assert!(text.contains("1 to create"), "{text}");
+        assert!(text.contains("2 more planned in plan-only steps"), "{text}");
     }
 }

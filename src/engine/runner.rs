@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::ledger::RunStatus;
-use super::{Action, Op, Resource, Step, StepCtx, StepId, StepPlan, graph};
+use super::{Action, Resource, Step, StepCtx, StepId, StepPlan, graph};
 use crate::error::{Error, exit};
 use crate::ui::Ui;
 
@@ -26,7 +26,8 @@ pub fn registry(make: impl Fn(StepId) -> Arc<dyn Step>) -> Registry {
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
     pub step: StepId,
-    /// `succeeded`, `failed`, or `not-started` (a failure or Ctrl-C came first). For cleanup,
+    /// `succeeded`, `incomplete` (it skipped work, e.g. with `--no-wait`: `incomplete` says
+    /// what), `failed`, or `not-started` (a failure or Ctrl-C came first). For cleanup,
     /// `actions` lists what was deleted.
     pub status: &'static str,
     pub actions: Vec<Action>,
@@ -34,6 +35,9 @@ pub struct StepResult {
     pub notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the step left undone, when `status` is `incomplete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// One resource rollback or cleanup tried to remove.
@@ -60,7 +64,8 @@ pub struct RunReport {
     pub command: String,
     pub stack: String,
     pub run_id: String,
-    /// `succeeded`, `rolled-back`, `rollback-incomplete`, `kept`, `interrupted`, `failed`.
+    /// `succeeded`, `incomplete` (every step ran, some skipped work), `rolled-back`,
+    /// `rollback-incomplete`, `kept`, `interrupted`, `failed`.
     pub status: &'static str,
     pub exit_code: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,11 +80,12 @@ impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
             match s.status {
-                "succeeded" => {
-                    let changed = s.actions.iter().filter(|a| a.op != Op::Keep).count();
+                "succeeded" | "incomplete" => {
+                    let changed = s.actions.iter().filter(|a| a.op.changes()).count();
                     writeln!(
                         f,
-                        "✓ {:<11} {}",
+                        "{} {:<11} {}",
+                        if s.status == "incomplete" { "~" } else { "✓" },
                         s.step,
                         if changed == 0 && self.command == "cleanup" {
                             "nothing to remove".to_string()
@@ -91,8 +97,11 @@ impl fmt::Display for RunReport {
                             format!("{changed} change(s)")
                         }
                     )?;
-                    for a in s.actions.iter().filter(|a| a.op != Op::Keep) {
+                    for a in s.actions.iter().filter(|a| a.op.changes()) {
                         writeln!(f, "    {a}")?;
+                    }
+                    if let Some(left) = &s.incomplete {
+                        writeln!(f, "    INCOMPLETE: {left}")?;
                     }
                     for (k, v) in &s.outputs {
                         writeln!(f, "    {k}: {v}")?;
@@ -115,7 +124,12 @@ impl fmt::Display for RunReport {
             for r in &self.rollback {
                 match r.status {
                     "deleted" => writeln!(f, "  deleted {} {}", r.kind, r.id)?,
-                    "kept" => writeln!(f, "  kept    {} {}", r.kind, r.id)?,
+                    "kept" => {
+                        writeln!(f, "  kept    {} {}", r.kind, r.id)?;
+                        if let Some(h) = &r.hint {
+                            writeln!(f, "          remove it with: {h}")?;
+                        }
+                    }
                     _ => {
                         writeln!(
                             f,
@@ -133,6 +147,10 @@ impl fmt::Display for RunReport {
         }
         let summary = match self.status {
             "succeeded" => "done.".to_string(),
+            "incomplete" => format!(
+                "done, but some steps are incomplete (see above): run `meshctl {}` again without --no-wait to finish them.",
+                self.command
+            ),
             "rolled-back" => "failed; everything this run created was rolled back.".to_string(),
             "rollback-incomplete" => {
                 "failed; rollback could not remove everything: see the commands above.".to_string()
@@ -252,7 +270,12 @@ impl Runner {
                     };
                     match result {
                         Ok(report) => {
-                            if let Err(e) = self.base.state.set_applied(id, report.outputs.clone()).await {
+                            if let Err(e) = self
+                                .base
+                                .state
+                                .set_applied(id, report.outputs.clone(), &self.base.placement(), report.incomplete.clone())
+                                .await
+                            {
                                 failed = true;
                                 results.insert(id, failed_result(id, &e));
                                 continue;
@@ -260,11 +283,12 @@ impl Runner {
                             done.insert(id);
                             results.insert(id, StepResult {
                                 step: id,
-                                status: "succeeded",
+                                status: if report.incomplete.is_some() { "incomplete" } else { "succeeded" },
                                 actions: report.actions,
                                 outputs: report.outputs,
                                 notes: report.notes,
                                 error: None,
+                                incomplete: report.incomplete,
                             });
                         }
                         Err(Error::Interrupted) => {
@@ -300,12 +324,16 @@ impl Runner {
                     outputs: BTreeMap::new(),
                     notes: vec![],
                     error: None,
+                    incomplete: None,
                 },
             );
         }
 
         let mut rollback = vec![];
-        let (status, exit_code, ledger_status) = if !failed {
+        let any_incomplete = results.values().any(|r| r.status == "incomplete");
+        let (status, exit_code, ledger_status) = if !failed && any_incomplete {
+            ("incomplete", exit::OK, RunStatus::Completed)
+        } else if !failed {
             ("succeeded", exit::OK, RunStatus::Completed)
         } else if self.base.options.no_rollback {
             for r in self.base.ledger.resources().await {
@@ -433,6 +461,7 @@ impl Runner {
                     outputs: BTreeMap::new(),
                     notes: vec![],
                     error: None,
+                    incomplete: None,
                 });
                 continue;
             }
@@ -458,6 +487,7 @@ impl Runner {
                         outputs: BTreeMap::new(),
                         notes: report.notes,
                         error: None,
+                        incomplete: None,
                     });
                 }
                 Err(e) => {
@@ -510,5 +540,38 @@ fn failed_result(step: StepId, e: &Error) -> StepResult {
         outputs: BTreeMap::new(),
         notes: vec![],
         error: Some(msg),
+        incomplete: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_rollback_text_prints_the_removal_command_of_each_kept_resource() {
+        let report = RunReport {
+            kind: "result",
+            command: "amp".into(),
+            stack: "demo".into(),
+            run_id: "run".into(),
+            status: "kept",
+            exit_code: exit::FAILED,
+            resumed_from: None,
+            steps: vec![],
+            rollback: vec![Removal {
+                step: StepId::Amp,
+                kind: "amp-workspace".into(),
+                id: "ws-1".into(),
+                status: "kept",
+                error: None,
+                hint: Some("aws amp delete-workspace --workspace-id ws-1".into()),
+            }],
+        };
+        let text = report.to_string();
+        assert!(
+            text.contains("remove it with: aws amp delete-workspace --workspace-id ws-1"),
+            "{text}"
+        );
     }
 }

@@ -275,6 +275,31 @@ pub struct StackStateDoc {
 pub struct AppliedStep {
     pub applied_at: DateTime<Utc>,
     pub outputs: BTreeMap<String, String>,
+    /// The region the step's resources live in (absent in states written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The AWS account the step's resources live in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Why the step is not finished (e.g. `--no-wait` skipped work); absent when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+}
+
+/// Where a step's resources live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub region: String,
+    /// Empty when unknown (offline).
+    pub account: String,
+}
+
+/// A step the state places somewhere other than where this command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misplaced {
+    pub step: StepId,
+    pub region: Option<String>,
+    pub account: Option<String>,
 }
 
 const STATE_KEY: &str = "state.json";
@@ -319,8 +344,47 @@ impl StackState {
         self.doc.lock().await.steps.contains_key(&step)
     }
 
+    /// Steps applied completely (an incomplete step is not a prerequisite met).
     pub async fn applied_steps(&self) -> Vec<StepId> {
-        self.doc.lock().await.steps.keys().copied().collect()
+        self.doc
+            .lock()
+            .await
+            .steps
+            .iter()
+            .filter(|(_, s)| s.incomplete.is_none())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Why `step` is incomplete, when its last apply skipped work.
+    pub async fn incomplete(&self, step: StepId) -> Option<String> {
+        self.doc
+            .lock()
+            .await
+            .steps
+            .get(&step)
+            .and_then(|s| s.incomplete.clone())
+    }
+
+    /// Applied steps whose resources live in another region or account than `here`. A
+    /// recorded value is compared only when both sides know it.
+    pub async fn misplaced(&self, here: &Placement) -> Vec<Misplaced> {
+        let doc = self.doc.lock().await;
+        doc.steps
+            .iter()
+            .filter_map(|(id, s)| {
+                let region = s.region.as_ref().filter(|r| **r != here.region);
+                let account = s
+                    .account
+                    .as_ref()
+                    .filter(|a| !a.is_empty() && !here.account.is_empty() && **a != here.account);
+                (region.is_some() || account.is_some()).then(|| Misplaced {
+                    step: *id,
+                    region: s.region.clone(),
+                    account: s.account.clone(),
+                })
+            })
+            .collect()
     }
 
     pub async fn output(&self, step: StepId, key: &str) -> Option<String> {
@@ -332,10 +396,13 @@ impl StackState {
             .and_then(|s| s.outputs.get(key).cloned())
     }
 
+    /// Record that `step` was applied in `placement`; `incomplete` says what it skipped.
     pub async fn set_applied(
         &self,
         step: StepId,
         outputs: BTreeMap<String, String>,
+        placement: &Placement,
+        incomplete: Option<String>,
     ) -> Result<(), Error> {
         let mut doc = self.doc.lock().await;
         doc.steps.insert(
@@ -343,6 +410,9 @@ impl StackState {
             AppliedStep {
                 applied_at: Utc::now(),
                 outputs,
+                region: Some(placement.region.clone()),
+                account: Some(placement.account.clone()).filter(|a| !a.is_empty()),
+                incomplete,
             },
         );
         self.save(&doc).await
