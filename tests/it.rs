@@ -5,6 +5,7 @@
 mod support;
 
 mod amp_moto;
+mod aws_errors;
 mod cli;
 mod completions;
 mod config_corpus;
