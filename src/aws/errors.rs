@@ -140,6 +140,8 @@ pub struct EndpointFailure {
     pub endpoint: String,
     /// The attempt timeout, when that is what ran out.
     pub timeout: Option<Duration>,
+    /// How many attempts were made.
+    pub attempts: u32,
     /// The original error, as text.
     pub detail: String,
 }
@@ -197,13 +199,17 @@ where
 {
     let endpoint = std::error::Error::source(err)
         .and_then(find_endpoint_failure)
-        .map(|f| (f.endpoint.clone(), f.timeout, f.detail.clone()));
+        .map(|f| (f.endpoint.clone(), f.timeout, f.detail.clone(), f.attempts));
     let at = |what: &str| match &endpoint {
-        Some((ep, _, _)) => format!("{what} {ep}"),
+        Some((ep, _, _, _)) => format!("{what} {ep}"),
         None => format!("{what} the AWS endpoint"),
     };
+    let endpoint_name = endpoint
+        .as_ref()
+        .map(|(ep, _, _, _)| format!("the endpoint {ep}"))
+        .unwrap_or_else(|| "the AWS endpoint".into());
     let detail = || match &endpoint {
-        Some((_, _, d)) => d.clone(),
+        Some((_, _, d, _)) => d.clone(),
         None => std::error::Error::source(err)
             .map(error_chain)
             .unwrap_or_else(|| err.to_string()),
@@ -212,13 +218,19 @@ where
         SdkError::TimeoutError(_) => {
             let within = endpoint
                 .as_ref()
-                .and_then(|(_, t, _)| *t)
-                .map(|t| format!(" within {}", humantime::format_duration(t)))
+                .and_then(|(_, t, _, n)| t.map(|t| (t, *n)))
+                .map(|(t, n)| match n {
+                    1 => format!(" within {}", humantime::format_duration(t)),
+                    n => format!(
+                        " within {} in any of {n} attempts",
+                        humantime::format_duration(t)
+                    ),
+                })
                 .unwrap_or_default();
             Classified {
                 kind: AwsErrorKind::NoAnswer,
                 code: None,
-                message: format!("{} did not answer{within}", at("the endpoint")),
+                message: format!("{endpoint_name} did not answer{within}"),
             }
         }
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -234,7 +246,7 @@ where
                 Classified {
                     kind: AwsErrorKind::NoAnswer,
                     code: None,
-                    message: format!("{} did not answer: {text}", at("the endpoint")),
+                    message: format!("{endpoint_name} did not answer: {text}"),
                 }
             }
         }
@@ -287,5 +299,112 @@ where
         kind: c.kind,
         message: c.message,
         help: c.kind.help().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    type Err = SdkError<GetCallerIdentityError, HttpResponse>;
+
+    fn service(status: u16, code: &str) -> Err {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("from the service")
+            .build();
+        let status = StatusCode::try_from(status).expect("a valid status");
+        SdkError::service_error(
+            GetCallerIdentityError::generic(meta),
+            HttpResponse::new(status, SdkBody::empty()),
+        )
+    }
+
+    fn failure(timeout: Option<Duration>) -> Box<dyn std::error::Error + Send + Sync> {
+        Box::new(EndpointFailure {
+            endpoint: "127.0.0.1:4566".into(),
+            timeout,
+            attempts: 1,
+            detail: "connection refused".into(),
+        })
+    }
+
+    #[test]
+    fn service_error_codes_map_to_their_kinds() {
+        for (code, kind) in [
+            ("InvalidClientTokenId", AwsErrorKind::CredentialsRejected),
+            (
+                "UnrecognizedClientException",
+                AwsErrorKind::CredentialsRejected,
+            ),
+            ("SignatureDoesNotMatch", AwsErrorKind::CredentialsRejected),
+            ("ExpiredToken", AwsErrorKind::CredentialsExpired),
+            ("ExpiredTokenException", AwsErrorKind::CredentialsExpired),
+            ("AccessDenied", AwsErrorKind::AccessDenied),
+            ("AccessDeniedException", AwsErrorKind::AccessDenied),
+            ("UnauthorizedOperation", AwsErrorKind::AccessDenied),
+            ("Throttling", AwsErrorKind::Throttled),
+            ("ThrottlingException", AwsErrorKind::Throttled),
+            ("TooManyRequestsException", AwsErrorKind::Throttled),
+            ("ResourceNotFoundException", AwsErrorKind::NotFound),
+            ("NoSuchBucket", AwsErrorKind::NotFound),
+            ("NotFound", AwsErrorKind::NotFound),
+            ("ServiceQuotaExceededException", AwsErrorKind::QuotaExceeded),
+            ("ValidationException", AwsErrorKind::Other),
+        ] {
+            let c = classify(&service(400, code));
+            assert_eq!(c.kind, kind, "{code}");
+            assert_eq!(c.message, format!("{code}: from the service"));
+        }
+    }
+
+    #[test]
+    fn attempt_timeout_is_no_answer_naming_the_endpoint() {
+        let err: Err = SdkError::timeout_error(failure(Some(Duration::from_secs(2))));
+        let c = classify(&err);
+        assert_eq!(c.kind, AwsErrorKind::NoAnswer);
+        assert_eq!(
+            c.message,
+            "the endpoint 127.0.0.1:4566 did not answer within 2s"
+        );
+    }
+
+    #[test]
+    fn connection_failure_is_unreachable_not_rejected_credentials() {
+        let err: Err = SdkError::dispatch_failure(ConnectorError::io(failure(None)));
+        let c = classify(&err);
+        assert_eq!(c.kind, AwsErrorKind::Unreachable);
+        assert_eq!(c.message, "cannot reach 127.0.0.1:4566: connection refused");
+        let e = sdk_error("sts", "GetCallerIdentity", &err);
+        assert_eq!(e.aws_kind(), Some(AwsErrorKind::Unreachable));
+        assert!(!e.to_string().contains("credentials"));
+    }
+
+    #[test]
+    fn messages_never_carry_debug_output() {
+        let err: Err =
+            SdkError::dispatch_failure(ConnectorError::other("plain words".into(), None));
+        let c = classify(&err);
+        assert!(!c.message.contains("ConnectorError"), "{}", c.message);
+        assert!(!c.message.contains('{'), "{}", c.message);
+    }
+
+    #[test]
+    fn kinds_serialize_as_their_display() {
+        for kind in [
+            AwsErrorKind::Unreachable,
+            AwsErrorKind::NoAnswer,
+            AwsErrorKind::CredentialsRejected,
+            AwsErrorKind::Throttled,
+        ] {
+            let json = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(json, serde_json::Value::String(kind.to_string()));
+        }
     }
 }

@@ -149,10 +149,15 @@ impl Intercept for CallLog {
         let Some(Err(err)) = context.output_or_error_mut() else {
             return Ok(());
         };
+        let attempts = cfg
+            .load::<RequestAttempts>()
+            .map(|a| a.attempts())
+            .unwrap_or(1);
         let failure = |timeout: Option<Duration>, err: &dyn std::error::Error| {
             Box::new(EndpointFailure {
                 endpoint: endpoint.clone(),
                 timeout,
+                attempts,
                 detail: match err.source() {
                     Some(source) => error_chain(source),
                     None => err.to_string(),
@@ -204,14 +209,8 @@ impl Intercept for CallLog {
         };
         tracing::debug!(
             target: TARGET,
-            service,
-            operation,
-            endpoint,
-            resource,
-            duration_ms = ms as u64,
             attempts,
-            outcome,
-            "AWS {service} {operation} -> {endpoint}{resource} in {ms} ms: {outcome}"
+            "AWS {service} {operation} {endpoint}{resource}: {outcome} in {ms} ms"
         );
         Ok(())
     }
