@@ -22,6 +22,9 @@ pub enum AwsErrorKind {
     CredentialsRejected,
     /// The credentials were valid once and have expired.
     CredentialsExpired,
+    /// The credentials could not be loaded or refreshed (an SSO session ended, a
+    /// `credential_process` failed): the call never left meshctl.
+    CredentialsUnavailable,
     /// The credentials are valid but lack a permission.
     AccessDenied,
     /// AWS is rate-limiting requests.
@@ -43,6 +46,7 @@ impl AwsErrorKind {
             AwsErrorKind::NoAnswer => "no-answer",
             AwsErrorKind::CredentialsRejected => "credentials-rejected",
             AwsErrorKind::CredentialsExpired => "credentials-expired",
+            AwsErrorKind::CredentialsUnavailable => "credentials-unavailable",
             AwsErrorKind::AccessDenied => "access-denied",
             AwsErrorKind::Throttled => "throttled",
             AwsErrorKind::NotFound => "not-found",
@@ -103,6 +107,9 @@ impl AwsErrorKind {
             }
             AwsErrorKind::CredentialsExpired => {
                 "the credentials expired: refresh them (e.g. `aws sso login`, or new session credentials) and run again"
+            }
+            AwsErrorKind::CredentialsUnavailable => {
+                "the credentials could not be loaded or refreshed: log in again (e.g. `aws sso login`) or check the profile's `credential_process`, then run again"
             }
             AwsErrorKind::AccessDenied => {
                 "the credentials in use lack this permission: check the IAM policy of the caller (`aws sts get-caller-identity` shows who that is)"
@@ -168,6 +175,20 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     out
+}
+
+/// Whether the error chain holds a credentials-provider error (the call was never sent).
+fn credentials_failed(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 fn find_endpoint_failure<'a>(
@@ -248,6 +269,17 @@ where
                     code: None,
                     message: format!("{endpoint_name} did not answer: {text}"),
                 }
+            }
+        }
+        SdkError::DispatchFailure(d)
+            if endpoint.is_none()
+                && d.as_connector_error()
+                    .is_some_and(|c| credentials_failed(c)) =>
+        {
+            Classified {
+                kind: AwsErrorKind::CredentialsUnavailable,
+                code: None,
+                message: format!("could not load credentials: {}", detail()),
             }
         }
         SdkError::DispatchFailure(_) => Classified {
@@ -384,6 +416,21 @@ mod tests {
         let e = sdk_error("sts", "GetCallerIdentity", &err);
         assert_eq!(e.aws_kind(), Some(AwsErrorKind::Unreachable));
         assert!(!e.to_string().contains("credentials"));
+    }
+
+    #[test]
+    fn credentials_that_cannot_be_loaded_are_not_an_unreachable_endpoint() {
+        let cause = aws_credential_types::provider::error::CredentialsError::provider_error(
+            "the SSO session has expired",
+        );
+        let err: Err = SdkError::dispatch_failure(ConnectorError::other(Box::new(cause), None));
+        let c = classify(&err);
+        assert_eq!(c.kind, AwsErrorKind::CredentialsUnavailable);
+        assert!(
+            c.message.contains("SSO session has expired"),
+            "{}",
+            c.message
+        );
     }
 
     #[test]
