@@ -256,6 +256,36 @@ fn profile_that_does_not_exist_fails_with_exit_2_naming_existing_profiles() {
 }
 
 #[test]
+fn explicit_profile_flag_wins_over_environment_keys() {
+    let stack = Stack::new("profile-flag");
+    let credentials = stack.path().join("aws-credentials");
+    std::fs::write(
+        &credentials,
+        "[alpha]\naws_access_key_id = alpha-key\naws_secret_access_key = alpha-secret\n",
+    )
+    .expect("write credentials");
+    let run = Run::from(
+        stack
+            .cmd()
+            .env("AWS_CONFIG_FILE", stack.path().join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .args(["-v", "--profile", "alpha", "amp", "--dry-run"])
+            .output()
+            .expect("meshctl runs"),
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("AWS credentials from profile `alpha`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("alpha-secret"),
+        "the secret key was logged"
+    );
+}
+
+#[test]
 fn verbose_logs_each_aws_call_and_very_verbose_adds_request_ids_without_secrets() {
     let stack = Stack::new("verbose-calls");
     let secret = format!("secret-{}", unique("s"));

@@ -82,7 +82,8 @@ fn files() -> String {
 }
 
 /// Try each source in the default chain's order; return the first that yields credentials,
-/// or the offline reason listing why each failed.
+/// or the offline reason listing why each failed. A profile named on the command line (not
+/// only by `AWS_PROFILE`) comes before the environment variables, as with the AWS CLI.
 pub async fn find(
     region: Region,
     profile: Option<&str>,
@@ -148,6 +149,12 @@ pub async fn find(
             IMDS_TIMEOUT * 3,
         ),
     ];
+    let from_flag =
+        profile.is_some_and(|p| std::env::var("AWS_PROFILE").ok().as_deref() != Some(p));
+    let mut sources = sources;
+    if from_flag {
+        sources.swap(0, 1);
+    }
     let mut failures = vec![];
     for (name, provider, limit) in sources {
         match tokio::time::timeout(limit, provider.provide_credentials()).await {

@@ -105,7 +105,9 @@ impl Aws {
 }
 
 /// Connect and per-attempt timeouts: each attempt of a call gets `call_timeout`, a connection
-/// at most [`MAX_CONNECT_TIMEOUT`] (less when the call timeout is shorter).
+/// at most [`MAX_CONNECT_TIMEOUT`] (less when the call timeout is shorter). Every HTTP client
+/// meshctl builds, AWS or not (Grafana, PagerDuty), takes its connect and per-request timeouts
+/// from here (`connect_timeout()`, `operation_attempt_timeout()`).
 pub fn timeouts(call_timeout: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(call_timeout.min(MAX_CONNECT_TIMEOUT))
