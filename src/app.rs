@@ -171,15 +171,15 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     }
 
     // The first network call: everything above is local.
-    let (aws, offline_reason) =
-        match Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await? {
-            Connection::Online(aws) => (Some(*aws), None),
-            Connection::Offline { reason } if g.dry_run => (None, Some(reason)),
-            Connection::Offline { reason } => {
-                tracing::debug!("offline: {reason}");
-                return Err(Error::NoCredentials);
-            }
-        };
+    let connection = Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await?;
+    let (aws, offline_reason) = match connection {
+        Connection::Online(aws) => (Some(*aws), None),
+        Connection::Offline { reason } if g.dry_run => (None, Some(reason)),
+        Connection::Offline { reason } => {
+            tracing::debug!("offline: {reason}");
+            return Err(Error::NoCredentials);
+        }
+    };
     let store = match &aws {
         Some(aws) => Some(state::open(&config.state, &config.name, Some(&aws.sdk)).await?),
         // Offline, a local state directory can still be read; S3 cannot.
