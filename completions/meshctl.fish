@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_meshctl_global_optspecs
-    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= no-wait no-rollback force-unlock allow-region-change h/help V/version
+    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= call-timeout= no-wait no-rollback force-unlock allow-region-change h/help V/version
 end
 
 function __fish_meshctl_needs_command
@@ -30,6 +30,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l profile -d 'AWS shared-
 complete -c meshctl -n "__fish_meshctl_needs_command" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_needs_command" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_needs_command" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -68,6 +69,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l profile -d 'AWS s
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -84,6 +86,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l profile -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -100,6 +103,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l profile -d 'AW
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -116,6 +120,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l profile -d 'AWS 
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -132,6 +137,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l profile -d 'AWS
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -148,6 +154,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -164,6 +171,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l profile -d 'AW
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -180,6 +188,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l profile -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -196,6 +205,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l profile -d
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -220,6 +230,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l profile -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -236,6 +247,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l profile -d 'A
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -254,6 +266,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l profile -d 'AWS
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l adopt-cluster -d 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force -d 'Overwrite an existing file'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
@@ -272,6 +285,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l profile 
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s v -l verbose -d 'More detail in logs (-v, -vv)'

@@ -68,7 +68,8 @@ fn init_tracing(verbose: u8) {
     let filter = match verbose {
         0 => "meshctl=warn",
         1 => "meshctl=debug,warn",
-        _ => "debug",
+        // -vv: meshctl's per-attempt AWS lines are `trace` (target `meshctl::aws`).
+        _ => "debug,meshctl=trace",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -170,7 +171,8 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     }
 
     // The first network call: everything above is local.
-    let (aws, offline_reason) = match Aws::connect(&config.region, g.profile.as_deref()).await? {
+    let connection = Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await?;
+    let (aws, offline_reason) = match connection {
         Connection::Online(aws) => (Some(*aws), None),
         Connection::Offline { reason } if g.dry_run => (None, Some(reason)),
         Connection::Offline { reason } => {

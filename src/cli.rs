@@ -61,6 +61,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_parser = parse_duration, default_value = "30m")]
     pub timeout: Duration,
 
+    /// Longest time one attempt of one AWS call may take (connecting: at most 10s of it);
+    /// an endpoint that does not answer in time fails the call after the SDK's retries.
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "60s", env = "MESHCTL_CALL_TIMEOUT")]
+    pub call_timeout: Duration,
+
     /// Create or delete resources but do not wait for them to become ready or gone.
     #[arg(long, global = true)]
     pub no_wait: bool,

@@ -101,6 +101,19 @@ pub enum Error {
     #[diagnostic(code(meshctl::interrupted))]
     Interrupted,
 
+    /// An AWS call failed: `kind` says how (unreachable, no answer, credentials rejected,
+    /// expired, access denied, throttled, not found…), `help` what to do about it.
+    #[error("AWS {service} {operation} failed ({kind}): {message}")]
+    #[diagnostic(code(meshctl::aws::call), help("{help}"))]
+    AwsCall {
+        service: &'static str,
+        operation: &'static str,
+        kind: crate::aws::AwsErrorKind,
+        message: String,
+        help: String,
+    },
+
+    /// AWS reported a state a step cannot continue from.
     #[error("AWS {service} {operation} failed: {message}")]
     #[diagnostic(code(meshctl::aws::call), help("{help}"))]
     Aws {
@@ -116,6 +129,15 @@ pub enum Error {
         help("check that the `state` location in meshctl.yaml exists and is writable")
     )]
     State { location: String, message: String },
+
+    #[error("bucket {bucket} does not exist; create it or change `state`")]
+    #[diagnostic(
+        code(meshctl::state::no_bucket),
+        help(
+            "create it in the stack's region (`aws s3 mb s3://{bucket}`), or point `state` in meshctl.yaml at an existing bucket or a local directory"
+        )
+    )]
+    StateBucketMissing { bucket: String },
 
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
@@ -138,9 +160,18 @@ impl Error {
             | Error::NoCredentials
             | Error::Locked { .. }
             | Error::NeedsConfirmation { .. }
+            | Error::StateBucketMissing { .. }
             | Error::Declined => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILED,
+        }
+    }
+
+    /// How an AWS call failed, when this error is one.
+    pub fn aws_kind(&self) -> Option<crate::aws::AwsErrorKind> {
+        match self {
+            Error::AwsCall { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 

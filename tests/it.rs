@@ -5,6 +5,7 @@
 mod support;
 
 mod amp_moto;
+mod aws_errors;
 mod build_lean;
 mod cli;
 mod completions;

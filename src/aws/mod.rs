@@ -1,18 +1,28 @@
 //! AWS adapters: client construction, credentials, ownership tags, idempotency tokens and
 //! error messages that say what to do.
 
+mod credentials;
 pub mod eks_token;
+pub mod errors;
+pub mod log;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::Error;
+
+pub use errors::{AwsErrorKind, error_chain, sdk_error};
+
+/// The default per-attempt timeout of one AWS call (`--call-timeout`).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest wait for a TCP/TLS connection to an endpoint.
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Shared SDK configuration and the clients built from it.
 #[derive(Clone, Debug)]
@@ -34,11 +44,19 @@ pub enum Connection {
 
 impl Aws {
     /// Build the SDK configuration, check that credentials resolve, and ask STS whose they
-    /// are. No credentials at all is `Offline`; credentials that AWS rejects are an error.
-    /// Endpoints come from the SDK's standard variables (`AWS_ENDPOINT_URL`,
-    /// `AWS_ENDPOINT_URL_<SERVICE>`).
-    pub async fn connect(region: &str, profile: Option<&str>) -> Result<Connection, Error> {
-        let connection = Self::resolve(region, profile).await;
+    /// are. No credentials at all is `Offline`; a profile that does not exist is a usage
+    /// error; a call that fails (endpoint unreachable, credentials rejected…) is an error of
+    /// its kind. Endpoints come from the SDK's standard variables (`AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_<SERVICE>`). `call_timeout` bounds each attempt of each AWS call.
+    pub async fn connect(
+        region: &str,
+        profile: Option<&str>,
+        call_timeout: Duration,
+    ) -> Result<Connection, Error> {
+        if let Some(name) = profile {
+            credentials::check_profile_exists(name).await?;
+        }
+        let connection = Self::resolve(region, profile, call_timeout).await;
         let Connection::Online(mut aws) = connection else {
             return Ok(connection);
         };
@@ -47,52 +65,80 @@ impl Aws {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| {
-                let mut err = sdk_error("sts", "GetCallerIdentity", &e);
-                if let Error::Aws { help, .. } = &mut err {
-                    *help = "AWS did not accept the credentials in use: check AWS_PROFILE / --profile, or refresh them (e.g. `aws sso login`)".into();
-                }
-                err
-            })?;
+            .map_err(|e| sdk_error("sts", "GetCallerIdentity", &e))?;
         aws.account = identity.account().unwrap_or_default().to_string();
         Ok(Connection::Online(aws))
     }
 
-    async fn resolve(region: &str, profile: Option<&str>) -> Connection {
+    async fn resolve(region: &str, profile: Option<&str>, call_timeout: Duration) -> Connection {
+        let region = aws_config::Region::new(region.to_string());
+        let provider = match credentials::find(region.clone(), profile).await {
+            Ok(provider) => provider,
+            Err(reason) => return Connection::Offline { reason },
+        };
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https_client())
-            .region(aws_config::Region::new(region.to_string()));
+            .region(region.clone())
+            .timeout_config(timeouts(call_timeout))
+            .retry_config(RetryConfig::standard())
+            .credentials_provider(provider);
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
         let sdk = loader.load().await;
-        let Some(provider) = sdk.credentials_provider() else {
-            return Connection::Offline {
-                reason: "no AWS credentials provider is configured".into(),
-            };
-        };
-        match tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await {
-            Ok(Ok(_)) => Connection::Online(Box::new(Aws {
-                sdk,
-                region: region.to_string(),
-                account: String::new(),
-            })),
-            Ok(Err(e)) => Connection::Offline {
-                reason: format!("no AWS credentials found ({})", first_line(&e.to_string())),
-            },
-            Err(_) => Connection::Offline {
-                reason: "timed out looking for AWS credentials".into(),
-            },
-        }
+        Connection::Online(Box::new(Aws {
+            sdk,
+            region: region.to_string(),
+            account: String::new(),
+        }))
     }
 
     pub fn amp(&self) -> aws_sdk_amp::Client {
-        aws_sdk_amp::Client::new(&self.sdk)
+        amp_client(&self.sdk)
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.sdk)
+        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
     }
+}
+
+/// Connect and per-attempt timeouts: each attempt of a call gets `call_timeout`, a connection
+/// at most [`MAX_CONNECT_TIMEOUT`] (less when the call timeout is shorter). Every HTTP client
+/// meshctl builds, AWS or not (Grafana, PagerDuty), takes its connect and per-request timeouts
+/// from here (`connect_timeout()`, `operation_attempt_timeout()`).
+pub fn timeouts(call_timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(call_timeout.min(MAX_CONNECT_TIMEOUT))
+        .operation_attempt_timeout(call_timeout)
+        .build()
+}
+
+fn call_log(sdk: &aws_types::SdkConfig) -> log::CallLog {
+    log::CallLog {
+        attempt_timeout: sdk
+            .timeout_config()
+            .and_then(|t| t.operation_attempt_timeout())
+            .unwrap_or(DEFAULT_CALL_TIMEOUT),
+    }
+}
+
+/// An AMP client with meshctl's call logging.
+pub fn amp_client(sdk: &aws_types::SdkConfig) -> aws_sdk_amp::Client {
+    let conf = aws_sdk_amp::config::Builder::from(sdk)
+        .interceptor(call_log(sdk))
+        .build();
+    aws_sdk_amp::Client::from_conf(conf)
+}
+
+/// An S3 client with meshctl's call logging (the S3 state store uses this one).
+pub fn s3_client(sdk: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .interceptor(call_log(sdk))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// The one HTTPS client every AWS service client (and the credential providers) uses: hyper 1
@@ -103,10 +149,6 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https()
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s)
 }
 
 /// Tags for a new resource, as the SDKs' `HashMap<String, String>`.
@@ -135,45 +177,6 @@ pub fn owned_by(tags: Option<&HashMap<String, String>>, stack: &str) -> bool {
 pub fn client_token(stack: &str, run_id: &str, resource: &str) -> String {
     let digest = Sha256::digest(format!("{stack}\0{run_id}\0{resource}").as_bytes());
     format!("meshctl-{}", &hex::encode(digest)[..48])
-}
-
-/// Turn an SDK error into a meshctl error with a hint.
-pub fn sdk_error<E, R>(
-    service: &'static str,
-    operation: &'static str,
-    err: &aws_sdk_amp::error::SdkError<E, R>,
-) -> Error
-where
-    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-    let code = err.code().unwrap_or("");
-    let help = match code {
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
-            "the credentials in use lack this permission: check the IAM policy of the caller (`aws sts get-caller-identity` shows who that is)".to_string()
-        }
-        "ThrottlingException" | "Throttling" => {
-            "AWS is throttling requests: wait a minute and run the same command again; it resumes".to_string()
-        }
-        "ServiceQuotaExceededException" => {
-            "a service quota is reached: delete unused resources or request a quota increase".to_string()
-        }
-        "ExpiredTokenException" | "ExpiredToken" => {
-            "the session credentials expired: refresh them (e.g. `aws sso login`) and run again".to_string()
-        }
-        _ => "run again with -v for details; steps are idempotent, so a re-run resumes".to_string(),
-    };
-    let message = match err.message() {
-        Some(m) if !code.is_empty() => format!("{code}: {m}"),
-        _ => DisplayErrorContext(err).to_string(),
-    };
-    Error::Aws {
-        service,
-        operation,
-        message,
-        help,
-    }
 }
 
 #[cfg(test)]

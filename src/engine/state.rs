@@ -45,7 +45,7 @@ pub async fn open(
             format!("{prefix}/{stack}")
         };
         Ok(Arc::new(S3Store {
-            client: aws_sdk_s3::Client::new(sdk),
+            client: crate::aws::s3_client(sdk),
             bucket,
             prefix,
         }))
@@ -164,11 +164,32 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    fn sdk_err(&self, doing: &str, key: &str, e: &(dyn std::error::Error + 'static)) -> Error {
-        self.err(format!(
-            "{doing} {key}: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(e)
-        ))
+    /// An S3 error as a meshctl error: a missing bucket is a configuration problem (exit 2);
+    /// anything else is classified like every AWS call, naming the object.
+    fn sdk_err<E, R>(
+        &self,
+        operation: &'static str,
+        doing: &str,
+        key: &str,
+        e: &aws_sdk_s3::error::SdkError<E, R>,
+    ) -> Error
+    where
+        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+        R: std::fmt::Debug,
+    {
+        let c = crate::aws::errors::classify(e);
+        if c.code.as_deref() == Some("NoSuchBucket") {
+            return Error::StateBucketMissing {
+                bucket: self.bucket.clone(),
+            };
+        }
+        Error::AwsCall {
+            service: "s3",
+            operation,
+            kind: c.kind,
+            message: format!("{doing} {}/{key}: {}", self.location(), c.message),
+            help: c.kind.help().to_string(),
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -206,7 +227,7 @@ impl StateStore for S3Store {
                 if e.as_service_error().is_some_and(|se| se.is_no_such_key()) {
                     Ok(None)
                 } else {
-                    Err(self.sdk_err("reading", key, &e))
+                    Err(self.sdk_err("GetObject", "reading", key, &e))
                 }
             }
         }
@@ -220,7 +241,7 @@ impl StateStore for S3Store {
             .body(body.to_vec().into())
             .send()
             .await
-            .map_err(|e| self.sdk_err("writing", key, &e))?;
+            .map_err(|e| self.sdk_err("PutObject", "writing", key, &e))?;
         Ok(())
     }
 
@@ -242,7 +263,7 @@ impl StateStore for S3Store {
                 if matches!(status, Some(412) | Some(409)) {
                     Ok(false)
                 } else {
-                    Err(self.sdk_err("creating", key, &e))
+                    Err(self.sdk_err("PutObject", "creating", key, &e))
                 }
             }
         }
@@ -255,7 +276,7 @@ impl StateStore for S3Store {
             .key(self.key(key))
             .send()
             .await
-            .map_err(|e| self.sdk_err("deleting", key, &e))?;
+            .map_err(|e| self.sdk_err("DeleteObject", "deleting", key, &e))?;
         Ok(())
     }
 
