@@ -9,6 +9,7 @@ mod cli;
 mod completions;
 mod config_corpus;
 mod config_env;
+mod config_init_comments;
 mod engine;
 mod init_cli;
 mod lock;
