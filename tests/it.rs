@@ -10,6 +10,7 @@ mod completions;
 mod config_corpus;
 mod config_env;
 mod config_init_comments;
+mod docs_commands;
 mod engine;
 mod init_cli;
 mod lock;
