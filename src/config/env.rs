@@ -54,7 +54,7 @@ pub(crate) fn settings(env: &BTreeMap<String, String>, defaults: &Value) -> Foun
         match setting(var, rest, raw, defaults) {
             Ok(s) => out.settings.push(s),
             Err(Reject::Invalid(p)) => out.problems.push(p),
-            Err(Reject::Unknown(w)) => out.warnings.push(format!("{w}; it is ignored")),
+            Err(Reject::Unknown(w)) => out.warnings.push(w),
         }
     }
     out
@@ -70,8 +70,8 @@ fn setting(var: &str, rest: &str, raw: &str, defaults: &Value) -> Result<Setting
     let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(Reject::Unknown(format!(
-            "environment variable `{var}` is not of the form MESHCTL_<KEY> or MESHCTL_<SECTION>__<KEY>: \
-             rename it (for example MESHCTL_AMP__ALIAS) or unset it"
+            "environment variable `{var}` is not of the form MESHCTL_<KEY> or MESHCTL_<SECTION>__<KEY> \
+             and is ignored: rename it (for example MESHCTL_AMP__ALIAS) or unset it"
         )));
     }
     let mut path: Vec<Seg> = vec![];
@@ -92,7 +92,7 @@ fn setting(var: &str, rest: &str, raw: &str, defaults: &Value) -> Result<Setting
                         ),
                     };
                     return Err(Reject::Unknown(format!(
-                        "environment variable `{var}` names unknown key `{}`: {hint}",
+                        "environment variable `{var}` names unknown key `{}` and is ignored: {hint}",
                         tree::show(&path_with(&path, part))
                     )));
                 }
