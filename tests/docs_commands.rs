@@ -484,3 +484,82 @@ fn getting_started_names_the_rust_version_cargo_toml_requires() {
         );
     }
 }
+
+/// The top-level keys of a pretty-printed JSON document, in the order written.
+fn top_level_keys(json: &str) -> Vec<String> {
+    json.lines()
+        .filter_map(|l| l.strip_prefix("  \""))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_once("\":").map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// docs/output.md introduces its JSON examples with ``Example (`meshctl …`, …):``. Where the
+/// command, run offline as written, prints a document of the same `kind`, the keys both have
+/// must come in the same order (readers and `jq` users copy that order).
+#[test]
+fn json_examples_in_output_md_have_the_binarys_key_order() {
+    let text = std::fs::read_to_string(root().join("docs/output.md")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut compared = 0;
+    let mut wrong = vec![];
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim() != "```json" {
+            continue;
+        }
+        let Some(intro) = lines[..i].iter().rev().find(|l| !l.trim().is_empty()) else {
+            continue;
+        };
+        let Some(command) = intro
+            .split("Example (`")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+        else {
+            continue;
+        };
+        let end = (i + 1..lines.len())
+            .find(|&n| lines[n].trim_start().starts_with("```"))
+            .unwrap_or(lines.len());
+        let doc = lines[i + 1..end].join("\n");
+        let Some(Ok((env, args))) = parse_command(command) else {
+            wrong.push(format!(
+                "docs/output.md:{}: `{command}` is not a meshctl command",
+                i + 1
+            ));
+            continue;
+        };
+        let cmd = DocCommand {
+            place: format!("docs/output.md:{}", i + 1),
+            text: command.to_string(),
+            env,
+            args: args.clone(),
+            ..Default::default()
+        };
+        let out = run(&cmd, &args, None);
+        let kind = |s: &str| {
+            serde_json::from_str::<serde_json::Value>(s)
+                .ok()
+                .and_then(|v| v["kind"].as_str().map(str::to_string))
+        };
+        if kind(&doc).is_none() || kind(&doc) != kind(&out.stdout) {
+            continue;
+        }
+        compared += 1;
+        let (documented, printed) = (top_level_keys(&doc), top_level_keys(&out.stdout));
+        let shared = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|k| b.contains(k)).cloned().collect()
+        };
+        let (d, p) = (shared(&documented, &printed), shared(&printed, &documented));
+        if d != p {
+            wrong.push(format!(
+                "{}: the example of `{command}` lists keys as {d:?}, meshctl prints {p:?}",
+                cmd.place
+            ));
+        }
+    }
+    assert!(
+        compared >= 1,
+        "no JSON example of docs/output.md could be compared"
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
