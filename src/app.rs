@@ -155,7 +155,10 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         _ => {}
     }
     let (command, selected) = selection(&cli.command).expect("handled above");
-    let config = Arc::new(load_config(g)?);
+    let config = Arc::new(load_config(g).await?);
+    for warning in &config.warnings {
+        ui.warn(warning);
+    }
     let kind = match cli.command {
         Command::Status => Kind::Status,
         Command::Cleanup(_) => Kind::Cleanup,
@@ -482,10 +485,15 @@ fn refuse_conflicts(plan: &Plan) -> Result<(), Error> {
     ))
 }
 
-fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
-    let env: BTreeMap<String, String> = std::env::vars().collect();
+async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
+    // Variables that are not UTF-8 cannot be config keys: skip them rather than panic.
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     let overrides = Overrides {
         region: g.region.clone(),
+        // The weakest source of the region, after the config and the AWS_* variables.
+        profile_region: config::profile_region(g.profile.as_deref()).await,
     };
     config::load(&g.config, &env, &overrides)
 }

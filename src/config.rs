@@ -38,17 +38,25 @@ pub const MIN_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 /// Node root volume sizes EBS allows, in GiB.
 pub const NODE_DISK_GIB: RangeInclusive<u32> = 20..=16384;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Equality compares the configuration only, not where it came from (`region_source`) or
+/// what was warned about while loading it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The stack name: every owned resource is tagged `meshctl.io/stack=<name>`.
     pub name: String,
     #[serde(default = "defaults::region")]
     pub region: String,
-    /// Where `region` came from, for the plan header (`--region`, `MESHCTL_REGION`, the config
-    /// file, or the default). Not a config key.
+    /// Where `region` came from, for the plan header: `--region`, `MESHCTL_REGION`, the config
+    /// file's path, `AWS_REGION`, `AWS_DEFAULT_REGION`, `profile <name>`, or `default`.
+    /// Not a config key.
     #[serde(skip)]
     pub region_source: String,
+    /// Things worth telling the user that do not stop the run (an unknown `MESHCTL_*`
+    /// variable, a region code meshctl does not know). Print each with `Ui::warn`.
+    /// Not a config key.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     /// Where the ledger, state and lock live: a directory, or `s3://bucket/prefix`.
     #[serde(default = "defaults::state")]
     pub state: String,
@@ -310,6 +318,42 @@ impl Default for PagerdutyConfig {
     }
 }
 
+impl PartialEq for Config {
+    fn eq(&self, other: &Config) -> bool {
+        // Destructured, so a new field cannot be forgotten here.
+        let Config {
+            name,
+            region,
+            region_source: _,
+            warnings: _,
+            state,
+            tags,
+            cluster,
+            kubernetes,
+            istio,
+            amp,
+            irsa,
+            prometheus,
+            kiali,
+            grafana,
+            pagerduty,
+        } = self;
+        *name == other.name
+            && *region == other.region
+            && *state == other.state
+            && *tags == other.tags
+            && *cluster == other.cluster
+            && *kubernetes == other.kubernetes
+            && *istio == other.istio
+            && *amp == other.amp
+            && *irsa == other.irsa
+            && *prometheus == other.prometheus
+            && *kiali == other.kiali
+            && *grafana == other.grafana
+            && *pagerduty == other.pagerduty
+    }
+}
+
 impl Config {
     pub fn cluster_name(&self) -> &str {
         self.cluster.name.as_deref().unwrap_or(&self.name)
@@ -338,6 +382,7 @@ impl Config {
             name: name.to_string(),
             region: defaults::region(),
             region_source: "default".into(),
+            warnings: vec![],
             state: defaults::state(),
             tags: BTreeMap::new(),
             cluster: ClusterConfig::default(),
@@ -353,10 +398,37 @@ impl Config {
     }
 }
 
-/// Values given on the command line, which win over everything else.
+/// Values given on the command line, which win over everything else, and what the AWS
+/// profile says, which loses to everything but the default.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--region`.
     pub region: Option<String>,
+    /// The selected AWS profile's name and its `region`, from [`profile_region`]. Used only
+    /// when neither `--region`, `MESHCTL_REGION`, the file, `AWS_REGION` nor
+    /// `AWS_DEFAULT_REGION` gives a region.
+    pub profile_region: Option<(String, String)>,
+}
+
+/// Environment variables the AWS CLI and SDKs take the region from, strongest first.
+pub const AWS_REGION_VARS: &[&str] = &["AWS_REGION", "AWS_DEFAULT_REGION"];
+
+/// The region set for `profile` (`default` when `None`) in the shared AWS config file
+/// (`AWS_CONFIG_FILE`, or `~/.aws/config`), read by aws-config's own profile loader, with the
+/// profile's name: `(name, region)`. `None` when the file, the profile or its region is missing.
+pub async fn profile_region(profile: Option<&str>) -> Option<(String, String)> {
+    use aws_config::meta::region::ProvideRegion;
+    let name = profile
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("default")
+        .to_string();
+    let region = aws_config::profile::ProfileFileRegionProvider::builder()
+        .profile_name(&name)
+        .build()
+        .region()
+        .await?;
+    Some((name, region.to_string()))
 }
 
 const HELP: &str = "fix each key listed above (the line, variable or flag that set it is shown in \
@@ -378,9 +450,11 @@ pub fn load(
 
 /// [`load`] for text already read; `source` names it in messages.
 ///
-/// Order: parse the YAML, lay the environment's keys and then the flags over it, reject unknown
-/// keys, check each section's types, fill defaults, then check every value. Problems found in
-/// one phase are reported together.
+/// Order: parse the YAML, lay the environment's keys and then the flags over it, take the
+/// region from the AWS environment or profile when nothing else set it, then find every
+/// problem in one pass: unknown keys (set aside), values of the wrong type (set aside, so the
+/// section's other keys are still read), and every value rule. All problems are reported
+/// together; warnings come back in [`Config::warnings`].
 pub fn from_yaml(
     text: &str,
     source: &str,
@@ -390,13 +464,7 @@ pub fn from_yaml(
     let mut tree: Value = if text.trim().is_empty() {
         Value::Null
     } else {
-        serde_yaml_ng::from_str(text).map_err(|e| {
-            Error::config(
-                format!("{source} is not valid YAML: {e}"),
-                "fix the YAML at the line shown: indent nested keys with spaces (not tabs), and quote \
-                 values that contain `: ` or ` #`, or start with `*`, `&`, `!`, `%` or `@`",
-            )
-        })?
+        serde_yaml_ng::from_str(text).map_err(|e| yaml_error(text, source, &e))?
     };
     if tree.is_null() {
         tree = Value::Mapping(Default::default());
@@ -421,18 +489,39 @@ pub fn from_yaml(
         text,
         origins: vec![],
         lines: vec![],
+        warnings: vec![],
     };
     let defaults = serde_yaml_ng::to_value(Config::with_defaults("")).expect("defaults serialise");
-    let (settings, env_problems) = env::settings(env, &defaults);
-    report.lines.extend(env_problems);
-    for s in settings {
+    let found = env::settings(env, &defaults);
+    report.lines.extend(found.problems);
+    report.warnings.extend(found.warnings);
+    for s in found.settings {
         tree::set(&mut tree, &s.path, s.value);
         report.origins.push((s.path, s.var));
     }
+    let region_path = tree::keys(&["region"]);
     if let Some(region) = &overrides.region {
-        let path = tree::keys(&["region"]);
-        tree::set(&mut tree, &path, Value::String(region.clone()));
-        report.origins.push((path, "--region".into()));
+        tree::set(&mut tree, &region_path, Value::String(region.clone()));
+        report
+            .origins
+            .push((region_path.clone(), "--region".into()));
+    }
+    if tree::get(&tree, &region_path).is_none() {
+        let from_env = AWS_REGION_VARS.iter().find_map(|var| {
+            env.get(*var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (var.to_string(), v.clone()))
+        });
+        let from_profile = || {
+            overrides
+                .profile_region
+                .as_ref()
+                .map(|(profile, region)| (format!("profile {profile}"), region.clone()))
+        };
+        if let Some((origin, region)) = from_env.or_else(from_profile) {
+            tree::set(&mut tree, &region_path, Value::String(region));
+            report.origins.push((region_path.clone(), origin));
+        }
     }
     tree::drop_empty_sections(&mut tree);
 
@@ -451,65 +540,92 @@ pub fn from_yaml(
             &format!("unknown key `{}`; {hint}", u.key),
             Target::Key,
         );
+        // Set aside, so the rest of the file is still checked.
+        tree::remove(&mut tree, &u.path);
     }
-    report.finish()?;
 
-    let map = tree.as_mapping().expect("checked above");
-    for (k, v) in map {
-        let key = tree::key_text(k);
-        if let Err((path, msg)) = typecheck(&key, v) {
-            report.at(&path, &msg, Target::Value);
-        }
-    }
-    report.finish()?;
-
-    let map = tree.as_mapping_mut().expect("checked above");
-    if !map.contains_key("name") {
-        // Reported by validation as "required", together with any other problem.
-        map.insert(Value::from("name"), Value::from(""));
-    }
     let region_source = report
         .origins
         .iter()
         .rev()
-        .find(|(path, _)| *path == tree::keys(&["region"]))
+        .find(|(path, _)| *path == region_path)
         .map(|(_, origin)| origin.clone())
-        .or_else(|| map.contains_key("region").then(|| source.to_string()))
+        .or_else(|| tree::get(&tree, &region_path).map(|_| source.to_string()))
         .unwrap_or_else(|| "default".into());
-    let mut config: Config = match deserialize_at(vec![], tree) {
-        Ok(c) => c,
-        Err((path, msg)) => {
-            report.at(&path, &msg, Target::Value);
-            return Err(report.finish().expect_err("a problem was just added"));
+
+    // Read the whole config; each value of the wrong type is reported, set aside (its default
+    // takes its place) and the config read again, so every type problem is found.
+    let mut mistyped: Vec<Vec<Seg>> = vec![];
+    let config = loop {
+        if let Some(map) = tree.as_mapping_mut()
+            && !map.contains_key("name")
+        {
+            // Reported by validation as "required", together with any other problem.
+            map.insert(Value::from("name"), Value::from(""));
+        }
+        match deserialize_at::<Config>(vec![], tree.clone()) {
+            Ok(c) => break Some(c),
+            Err((path, msg)) => {
+                report.at(&path, &msg, Target::Value);
+                // A bad list item sets the whole list aside, so later items keep their indices.
+                let aside: Vec<Seg> = match path.last() {
+                    Some(Seg::Index(_)) => path[..path.len() - 1].to_vec(),
+                    _ => path.clone(),
+                };
+                let removed = tree::remove(&mut tree, &aside);
+                mistyped.push(aside);
+                if !removed || mistyped.len() > 200 {
+                    break None;
+                }
+            }
         }
     };
+    let Some(mut config) = config else {
+        return Err(report.finish().expect_err("a problem was just added"));
+    };
     config.region_source = region_source;
+
+    // A value rule about a key next to a mistyped one would judge a default the user did not
+    // write (e.g. sizes when `min_size` was text): leave those to the next run.
+    let hidden = |path: &[Seg]| {
+        mistyped.iter().any(|m| {
+            let scope = if m.len() >= 2 {
+                &m[..m.len() - 1]
+            } else {
+                &m[..]
+            };
+            path.starts_with(scope)
+        })
+    };
     for (path, msg) in validate::check(&config) {
-        report.at(&path, &msg, Target::Value);
+        if !hidden(&path) {
+            report.at(&path, &msg, Target::Value);
+        }
+    }
+    if !hidden(&region_path)
+        && let Some(w) = validate::region_warning(&config.region)
+    {
+        let whence = report.whence(&region_path, Target::Value);
+        report.warnings.push(format!("region{whence}: {w}"));
     }
     report.finish()?;
+    config.warnings = std::mem::take(&mut report.warnings);
     Ok(config)
 }
 
-/// Deserialize one top-level key on its own, so a type problem in each section is reported.
-fn typecheck(key: &str, value: &Value) -> Result<(), (Vec<Seg>, String)> {
-    fn de<T: DeserializeOwned>(key: &str, value: &Value) -> Result<(), (Vec<Seg>, String)> {
-        deserialize_at::<T>(tree::keys(&[key]), value.clone()).map(|_| ())
+/// The YAML parser's error, with the line of a repeated key (which the parser does not give).
+fn yaml_error(text: &str, source: &str, e: &serde_yaml_ng::Error) -> Error {
+    if let Some((key, line)) = tree::duplicate_key(text) {
+        return Error::config(
+            format!("{source}: key `{key}` is written twice in the same section (line {line})"),
+            "keep one of the two: YAML allows each key once per section, and meshctl will not guess which one you meant",
+        );
     }
-    match key {
-        "name" | "region" | "state" => de::<String>(key, value),
-        "tags" => de::<BTreeMap<String, String>>(key, value),
-        "cluster" => de::<ClusterConfig>(key, value),
-        "kubernetes" => de::<KubernetesConfig>(key, value),
-        "istio" => de::<IstioConfig>(key, value),
-        "amp" => de::<AmpConfig>(key, value),
-        "irsa" => de::<IrsaConfig>(key, value),
-        "prometheus" => de::<PrometheusConfig>(key, value),
-        "kiali" => de::<KialiConfig>(key, value),
-        "grafana" => de::<GrafanaConfig>(key, value),
-        "pagerduty" => de::<PagerdutyConfig>(key, value),
-        _ => Ok(()),
-    }
+    Error::config(
+        format!("{source} is not valid YAML: {e}"),
+        "fix the YAML at the line shown: indent nested keys with spaces (not tabs), and quote \
+         values that contain `: ` or ` #`, or start with `*`, `&`, `!`, `%` or `@`",
+    )
 }
 
 /// Keys whose values may be secrets when mistyped: their values never appear in messages.
@@ -537,14 +653,60 @@ fn deserialize_at<T: DeserializeOwned>(
              `PAGERDUTY_API_KEY`"
                 .to_string()
         } else {
-            type_message(&e.inner().to_string())
+            type_message(&e.inner().to_string(), &tree::pattern(&path))
         };
         (path, message)
     })
 }
 
-/// serde's type error, in the words of a config file, with how to fix it.
-fn type_message(raw: &str) -> String {
+/// The whole numbers a key takes, for keys with a minimum above what their type allows.
+fn number_range(key: &str) -> Option<String> {
+    let (lo, hi) = (NODE_DISK_GIB.start(), NODE_DISK_GIB.end());
+    Some(match key {
+        "amp.alerts.p99_latency_ms" => {
+            "a whole number of milliseconds, at least 1 (e.g. 500)".into()
+        }
+        "cluster.nodegroups[].max_size" => "a whole number, at least 1".into(),
+        "cluster.nodegroups[].min_size" | "cluster.nodegroups[].desired_size" => {
+            "a whole number, at least 0".into()
+        }
+        "cluster.nodegroups[].disk_size_gib" => format!("a whole number of GiB from {lo} to {hi}"),
+        "grafana.dashboards[]" => {
+            "a whole number of at least 1 (a grafana.com dashboard id)".into()
+        }
+        _ => return None,
+    })
+}
+
+/// What YAML 1.1 spellings of a boolean mean, for a string found where a boolean belongs.
+fn boolean_for(word: &str) -> Option<bool> {
+    match word.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" | "true" | "enable" | "enabled" => Some(true),
+        "no" | "n" | "off" | "false" | "disable" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+/// serde's type error for the key at `key` (a [`tree::pattern`]), in the words of a config
+/// file, with how to fix it.
+fn type_message(raw: &str, key: &str) -> String {
+    if raw.contains("expected u32")
+        && let Some(range) = number_range(key)
+    {
+        let got = raw.split(", expected").next().unwrap_or(raw);
+        return format!("{got}, expected {range}: write a value in that range");
+    }
+    if raw.contains("expected a boolean")
+        && let Some(word) = raw
+            .strip_prefix("invalid type: string \"")
+            .and_then(|r| r.split('"').next())
+        && let Some(b) = boolean_for(word)
+    {
+        return format!(
+            "{raw}: did you mean `{b}`? Write `true` or `false` without quotes (`yes`, `no`, \
+             `on` and `off` are text in YAML 1.2)"
+        );
+    }
     let mut msg = raw.to_string();
     if let Some(i) = msg.find("expected struct ") {
         msg.truncate(i);
@@ -582,6 +744,8 @@ struct Report<'a> {
     /// Paths set by environment variables or flags, and which one.
     origins: Vec<(Vec<Seg>, String)>,
     lines: Vec<String>,
+    /// Shown with the problems when there are any, otherwise returned with the config.
+    warnings: Vec<String>,
 }
 
 impl Report<'_> {
@@ -617,15 +781,19 @@ impl Report<'_> {
         }
         let n = self.lines.len();
         let list: Vec<String> = self.lines.drain(..).map(|l| format!("  - {l}")).collect();
-        Err(Error::config(
-            format!(
-                "{n} problem{} in {}:\n{}",
-                if n == 1 { "" } else { "s" },
-                self.source,
-                list.join("\n")
-            ),
-            HELP,
-        ))
+        let mut message = format!(
+            "{n} problem{} in {}:\n{}",
+            if n == 1 { "" } else { "s" },
+            self.source,
+            list.join("\n")
+        );
+        if !self.warnings.is_empty() {
+            message.push_str("\nand warnings:");
+            for w in self.warnings.drain(..) {
+                message.push_str(&format!("\n  - {w}"));
+            }
+        }
+        Err(Error::config(message, HELP))
     }
 }
 
@@ -647,6 +815,7 @@ mod tests {
     ) -> Result<Config, String> {
         let overrides = Overrides {
             region: region_flag.map(str::to_string),
+            ..Overrides::default()
         };
         from_yaml(text, "test.yaml", &env(pairs), &overrides).map_err(|e| match e {
             Error::Config { message, .. } => message,
@@ -744,9 +913,169 @@ mod tests {
         assert!(e.contains("region (from --region): `US-EAST-1`"), "{e}");
         let e = load_str("name: demo\nregion: nowhere\n", &[], None).unwrap_err();
         assert!(e.contains("region (line 2): `nowhere`"), "{e}");
-        let e = load_str("name: demo\n", &[("MESHCTL_REGOIN", "us-east-1")], None).unwrap_err();
+    }
+
+    #[test]
+    fn unknown_meshctl_variable_is_a_warning_not_a_problem() {
+        let c = load_str("name: demo\n", &[("MESHCTL_REGOIN", "us-east-1")], None).unwrap();
+        let w = c.warnings.join("\n");
         assert!(
-            e.contains("`MESHCTL_REGOIN`") && e.contains("did you mean `MESHCTL_REGION`?"),
+            w.contains("`MESHCTL_REGOIN`") && w.contains("did you mean `MESHCTL_REGION`?"),
+            "{w}"
+        );
+        assert_eq!(c.region, "us-west-2");
+        // With a real problem, the warning is shown with it.
+        let e = load_str("name: Demo\n", &[("MESHCTL_REGOIN", "us-east-1")], None).unwrap_err();
+        assert!(
+            e.contains("1 problem in") && e.contains("`MESHCTL_REGOIN`"),
+            "{e}"
+        );
+    }
+
+    fn load_with(text: &str, pairs: &[(&str, &str)], profile: Option<(&str, &str)>) -> Config {
+        let overrides = Overrides {
+            region: None,
+            profile_region: profile.map(|(p, r)| (p.to_string(), r.to_string())),
+        };
+        from_yaml(text, "test.yaml", &env(pairs), &overrides).unwrap()
+    }
+
+    #[test]
+    fn aws_region_variables_and_profile_apply_when_nothing_else_sets_the_region() {
+        let bare = "name: demo\n";
+        let profile = Some(("team", "ap-northeast-1"));
+        let c = load_with(bare, &[], None);
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("us-west-2", "default")
+        );
+        let c = load_with(bare, &[], profile);
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("ap-northeast-1", "profile team")
+        );
+        let c = load_with(bare, &[("AWS_DEFAULT_REGION", "eu-west-3")], profile);
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("eu-west-3", "AWS_DEFAULT_REGION")
+        );
+        let both = [
+            ("AWS_DEFAULT_REGION", "eu-west-3"),
+            ("AWS_REGION", "eu-north-1"),
+        ];
+        let c = load_with(bare, &both, profile);
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("eu-north-1", "AWS_REGION")
+        );
+        // An empty variable is unset, as for the AWS CLI.
+        let c = load_with(
+            bare,
+            &[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "eu-west-3")],
+            None,
+        );
+        assert_eq!(c.region, "eu-west-3");
+        // The file beats the AWS variables; MESHCTL_REGION and --region beat the file.
+        let c = load_with("name: demo\nregion: sa-east-1\n", &both, profile);
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("sa-east-1", "test.yaml")
+        );
+        let c = load_with(
+            bare,
+            &[("MESHCTL_REGION", "ca-central-1"), both[1]],
+            profile,
+        );
+        assert_eq!(
+            (c.region.as_str(), c.region_source.as_str()),
+            ("ca-central-1", "MESHCTL_REGION")
+        );
+        // A bad region from the AWS environment names its source.
+        let e = from_yaml(
+            bare,
+            "test.yaml",
+            &env(&[("AWS_REGION", "Mars")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("region (from AWS_REGION): `Mars`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_types_and_values_are_reported_in_one_run() {
+        let e = load_str(
+            "name: Demo\nregoin: x\ncluster:\n  create: maybe\n  version: \"1.20\"\n  nodegroups:\n    - name: a\n      min_size: lots\n      desired_size: 1\namp:\n  alerts:\n    error_ratio: 2\n",
+            &[],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("5 problems in test.yaml:"), "{e}");
+        for want in [
+            "regoin (line 2): unknown key",
+            "cluster.create (line 4): invalid type: string \"maybe\", expected a boolean",
+            "cluster.nodegroups[0].min_size (line 8): invalid type",
+            "name (line 1): `Demo`",
+            "amp.alerts.error_ratio (line 12)",
+        ] {
+            assert!(e.contains(want), "{want}\n{e}");
+        }
+        // No rule judged the default that stood in for the mistyped `min_size`.
+        assert!(!e.contains("desired_size"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_key_names_its_line() {
+        let e = load_str("name: demo\nregion: us-east-1\nname: other\n", &[], None).unwrap_err();
+        assert!(
+            e.contains("key `name` is written twice in the same section (line 3)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn negative_p99_latency_states_the_real_minimum() {
+        let e = load_str(
+            "name: demo\namp:\n  alerts:\n    p99_latency_ms: -5\n",
+            &[],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("amp.alerts.p99_latency_ms (line 4): invalid value: integer `-5`, expected a whole number of milliseconds, at least 1"),
+            "{e}"
+        );
+        assert!(!e.contains("from 0"), "{e}");
+    }
+
+    #[test]
+    fn create_yes_suggests_true() {
+        let e = load_str("name: demo\ncluster:\n  create: yes\n", &[], None).unwrap_err();
+        assert!(
+            e.contains("cluster.create (line 3)") && e.contains("did you mean `true`?"),
+            "{e}"
+        );
+        let e = load_str("name: demo\nkiali:\n  enabled: off\n", &[], None).unwrap_err();
+        assert!(e.contains("did you mean `false`?"), "{e}");
+    }
+
+    #[test]
+    fn unknown_region_is_a_warning_and_a_bad_shape_an_error() {
+        let c = load_str("name: demo\nregion: xx-middle-9\n", &[], None).unwrap();
+        let w = c.warnings.join("\n");
+        assert!(
+            w.contains("region (line 2): `xx-middle-9` is not a region meshctl knows"),
+            "{w}"
+        );
+        assert!(
+            load_str("name: demo\nregion: eu-central-1\n", &[], None)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+        let e = load_str("name: demo\nregion: eu_central_1\n", &[], None).unwrap_err();
+        assert!(
+            e.contains("region (line 2): `eu_central_1` is not an AWS region code"),
             "{e}"
         );
     }
@@ -785,8 +1114,9 @@ mod tests {
             &[],
             None,
         );
-        // istio.version is a float here: a type problem, reported before value rules.
+        // istio.version is a float here: a type problem, reported with the value rules.
         let e = e.unwrap_err();
+        assert!(e.starts_with("4 problems"), "{e}");
         assert!(
             e.contains("istio.version (line 6)") && e.contains("put the value in quotes"),
             "{e}"

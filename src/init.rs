@@ -227,8 +227,9 @@ pub fn render(a: &Answers) -> String {
          # the stack between machines (CI).\n\
          state: {state}\n\n\
          # Extra tags on every AWS resource (at most {max_tags}; keys starting `aws:` are reserved).\n\
-         tags: {{}}\n\
-         #  team: platform\n",
+         # Uncomment and edit the example line; a section holding only comments means no tags.\n\
+         tags:\n\
+         \x20 # team: platform\n",
         tag = config::STACK_TAG,
         name = scalar(&a.name),
         region = scalar(&a.region),

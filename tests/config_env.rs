@@ -111,3 +111,124 @@ fn variables_for_flags_logging_and_tests_are_not_config_keys() {
     );
     assert_eq!(region, "us-west-2");
 }
+
+/// Like [`plan`], for a file with no `region`, and the plan's region.
+fn region_without_file_region(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let config = dir.join("noregion.yaml");
+    std::fs::write(&config, "name: envtest\n").unwrap();
+    let mut cmd = offline_meshctl(dir);
+    cmd.args(["amp", "--dry-run", "--output", "json", "--config"])
+        .arg(&config)
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(
+        doc["offline"],
+        Value::Bool(true),
+        "must not find credentials"
+    );
+    doc["region"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn aws_region_variables_apply_when_the_config_has_no_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(region_without_file_region(d, &[], &[]), "us-west-2");
+    assert_eq!(
+        region_without_file_region(d, &[("AWS_DEFAULT_REGION", "eu-west-3")], &[]),
+        "eu-west-3"
+    );
+    assert_eq!(
+        region_without_file_region(
+            d,
+            &[
+                ("AWS_DEFAULT_REGION", "eu-west-3"),
+                ("AWS_REGION", "eu-north-1")
+            ],
+            &[]
+        ),
+        "eu-north-1"
+    );
+    // The config's own sources still win.
+    assert_eq!(
+        region_without_file_region(
+            d,
+            &[
+                ("AWS_REGION", "eu-north-1"),
+                ("MESHCTL_REGION", "sa-east-1")
+            ],
+            &[]
+        ),
+        "sa-east-1"
+    );
+    assert_eq!(
+        region_without_file_region(
+            d,
+            &[("AWS_REGION", "eu-north-1")],
+            &["--region", "ca-central-1"]
+        ),
+        "ca-central-1"
+    );
+}
+
+#[test]
+fn profile_region_applies_when_nothing_else_sets_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let aws_config = d.join("aws-config");
+    std::fs::write(
+        &aws_config,
+        "[default]\nregion = ap-south-1\n\n[profile team]\nregion = ap-northeast-1\n",
+    )
+    .unwrap();
+    let file = aws_config.to_str().unwrap();
+    let with_file = [("AWS_CONFIG_FILE", file)];
+    assert_eq!(region_without_file_region(d, &with_file, &[]), "ap-south-1");
+    assert_eq!(
+        region_without_file_region(d, &with_file, &["--profile", "team"]),
+        "ap-northeast-1"
+    );
+    assert_eq!(
+        region_without_file_region(d, &[with_file[0], ("AWS_PROFILE", "team")], &[]),
+        "ap-northeast-1"
+    );
+    // The AWS variables beat the profile.
+    assert_eq!(
+        region_without_file_region(
+            d,
+            &[with_file[0], ("AWS_DEFAULT_REGION", "eu-west-3")],
+            &["--profile", "team"]
+        ),
+        "eu-west-3"
+    );
+}
+
+#[test]
+fn unknown_meshctl_variable_is_a_warning_not_a_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("meshctl.yaml");
+    std::fs::write(&config, FILE).unwrap();
+    let out = offline_meshctl(dir.path())
+        .args(["amp", "--dry-run", "--config"])
+        .arg(&config)
+        .env("MESHCTL_REGOIN", "eu-west-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("warning: environment variable `MESHCTL_REGOIN` names unknown key")
+            && stderr.contains("did you mean `MESHCTL_REGION`?"),
+        "stderr: {stderr}"
+    );
+}

@@ -11,6 +11,8 @@ mod cli;
 mod completions;
 mod config_corpus;
 mod config_env;
+mod config_init_comments;
+mod docs_commands;
 mod engine;
 mod init_cli;
 mod lock;

@@ -23,13 +23,27 @@ pub(crate) struct Setting {
     pub value: Value,
 }
 
-/// The environment's settings, or for each variable that sets nothing valid, why.
-pub(crate) fn settings(
-    env: &BTreeMap<String, String>,
-    defaults: &Value,
-) -> (Vec<Setting>, Vec<String>) {
-    let mut found = vec![];
-    let mut problems = vec![];
+/// What the environment says: the settings, the variables that set a key wrongly (problems),
+/// and the variables that name no key at all (warnings: they may be meant for another tool or
+/// another version of meshctl, so they do not stop the run).
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub settings: Vec<Setting>,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a variable sets nothing.
+enum Reject {
+    /// It names no key meshctl knows: a warning.
+    Unknown(String),
+    /// It names a key but cannot set it this way: a problem.
+    Invalid(String),
+}
+
+/// The environment's settings, and for each variable that sets nothing, why.
+pub(crate) fn settings(env: &BTreeMap<String, String>, defaults: &Value) -> Found {
+    let mut out = Found::default();
     for (var, raw) in env {
         let Some(rest) = var.strip_prefix(PREFIX) else {
             continue;
@@ -38,11 +52,12 @@ pub(crate) fn settings(
             continue;
         }
         match setting(var, rest, raw, defaults) {
-            Ok(s) => found.push(s),
-            Err(p) => problems.push(p),
+            Ok(s) => out.settings.push(s),
+            Err(Reject::Invalid(p)) => out.problems.push(p),
+            Err(Reject::Unknown(w)) => out.warnings.push(w),
         }
     }
-    (found, problems)
+    out
 }
 
 /// The variable name that sets `path`, e.g. `MESHCTL_AMP__ALIAS`.
@@ -51,13 +66,13 @@ pub(crate) fn var_for(path: &[&str]) -> String {
     format!("{PREFIX}{}", parts.join("__"))
 }
 
-fn setting(var: &str, rest: &str, raw: &str, defaults: &Value) -> Result<Setting, String> {
+fn setting(var: &str, rest: &str, raw: &str, defaults: &Value) -> Result<Setting, Reject> {
     let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(format!(
-            "environment variable `{var}` is not of the form MESHCTL_<KEY> or MESHCTL_<SECTION>__<KEY>: \
-             rename it (for example MESHCTL_AMP__ALIAS) or unset it"
-        ));
+        return Err(Reject::Unknown(format!(
+            "environment variable `{var}` is not of the form MESHCTL_<KEY> or MESHCTL_<SECTION>__<KEY> \
+             and is ignored: rename it (for example MESHCTL_AMP__ALIAS) or unset it"
+        )));
     }
     let mut path: Vec<Seg> = vec![];
     for (i, part) in parts.iter().enumerate() {
@@ -76,33 +91,35 @@ fn setting(var: &str, rest: &str, raw: &str, defaults: &Value) -> Result<Setting
                             fields.join(", ")
                         ),
                     };
-                    return Err(format!(
-                        "environment variable `{var}` names unknown key `{}`: {hint}",
+                    return Err(Reject::Unknown(format!(
+                        "environment variable `{var}` names unknown key `{}` and is ignored: {hint}",
                         tree::show(&path_with(&path, part))
-                    ));
+                    )));
                 }
             }
             Shape::FreeMap => {
-                return Err(format!(
+                return Err(Reject::Invalid(format!(
                     "environment variable `{var}`: `{}` cannot be set key by key (tag keys are case-sensitive); \
                      set the whole map instead, e.g. {}='{{Team: platform}}'",
                     tree::show(&path),
                     var_for(&here)
-                ));
+                )));
             }
             Shape::Leaf => {
-                return Err(format!(
+                return Err(Reject::Invalid(format!(
                     "environment variable `{var}`: `{}` has no keys inside it; set it whole with {} \
                      (lists as YAML, e.g. '[a, b]')",
                     tree::show(&path),
                     var_for(&here)
-                ));
+                )));
             }
         }
         path.push(Seg::Key(part.clone()));
     }
     let value = parse_value(raw, tree::get(defaults, &path)).map_err(|e| {
-        format!("environment variable `{var}` does not hold a YAML value ({e}): quote or fix it")
+        Reject::Invalid(format!(
+            "environment variable `{var}` does not hold a YAML value ({e}): quote or fix it"
+        ))
     })?;
     Ok(Setting {
         var: var.to_string(),
@@ -152,7 +169,11 @@ mod tests {
 
     #[test]
     fn maps_variables_to_paths_and_typed_values() {
-        let (found, problems) = settings(
+        let Found {
+            settings: found,
+            problems,
+            ..
+        } = settings(
             &env(&[
                 ("MESHCTL_REGION", "eu-west-1"),
                 ("MESHCTL_AMP__ALIAS", "team-a"),
@@ -197,7 +218,11 @@ mod tests {
 
     #[test]
     fn flag_logging_and_test_variables_are_not_keys() {
-        let (found, problems) = settings(
+        let Found {
+            settings: found,
+            problems,
+            warnings,
+        } = settings(
             &env(&[
                 ("MESHCTL_CONFIG", "x.yaml"),
                 ("MESHCTL_OUTPUT", "json"),
@@ -207,14 +232,16 @@ mod tests {
             &defaults(),
         );
         assert!(
-            found.is_empty() && problems.is_empty(),
-            "{found:?} {problems:?}"
+            found.is_empty() && problems.is_empty() && warnings.is_empty(),
+            "{found:?} {problems:?} {warnings:?}"
         );
     }
 
     #[test]
     fn unknown_and_malformed_variables_are_explained() {
-        let (_, problems) = settings(
+        let Found {
+            problems, warnings, ..
+        } = settings(
             &env(&[
                 ("MESHCTL_REGOIN", "x"),
                 ("MESHCTL_AMP__ALIASS", "x"),
@@ -225,13 +252,24 @@ mod tests {
             ]),
             &defaults(),
         );
+        let warned = warnings.join("\n");
+        assert_eq!(warnings.len(), 3, "{warned}");
+        assert!(
+            warned.contains("did you mean `MESHCTL_REGION`?"),
+            "{warned}"
+        );
+        assert!(
+            warned.contains("did you mean `MESHCTL_AMP__ALIAS`?"),
+            "{warned}"
+        );
+        assert!(
+            warned.contains("`MESHCTL_AMP__` is not of the form"),
+            "{warned}"
+        );
         let all = problems.join("\n");
-        assert_eq!(problems.len(), 6, "{all}");
-        assert!(all.contains("did you mean `MESHCTL_REGION`?"), "{all}");
-        assert!(all.contains("did you mean `MESHCTL_AMP__ALIAS`?"), "{all}");
+        assert_eq!(problems.len(), 3, "{all}");
         assert!(all.contains("MESHCTL_TAGS='{Team: platform}'"), "{all}");
         assert!(all.contains("`region` has no keys inside it"), "{all}");
-        assert!(all.contains("`MESHCTL_AMP__` is not of the form"), "{all}");
         assert!(
             all.contains("`MESHCTL_CLUSTER__CREATE` does not hold a YAML value"),
             "{all}"
@@ -240,7 +278,7 @@ mod tests {
 
     #[test]
     fn empty_optional_values_unset() {
-        let (found, _) = settings(&env(&[("MESHCTL_AMP__WORKSPACE_ID", "")]), &defaults());
-        assert_eq!(found[0].value, Value::Null);
+        let found = settings(&env(&[("MESHCTL_AMP__WORKSPACE_ID", "")]), &defaults()).settings;
+        assert_eq!(found.first().map(|s| &s.value), Some(&Value::Null));
     }
 }

@@ -57,8 +57,8 @@ pub(crate) enum Shape {
     Leaf,
 }
 
-/// The schema's shape at `path`; list indices do not matter.
-pub(crate) fn shape_at(path: &[Seg]) -> Shape {
+/// `cluster.nodegroups[].name` style display of a path, list indices left out.
+pub(crate) fn pattern(path: &[Seg]) -> String {
     let mut pattern = String::new();
     for seg in path {
         match seg {
@@ -70,7 +70,12 @@ pub(crate) fn shape_at(path: &[Seg]) -> Shape {
             Seg::Index(_) => pattern.push_str("[]"),
         }
     }
-    match pattern.as_str() {
+    pattern
+}
+
+/// The schema's shape at `path`; list indices do not matter.
+pub(crate) fn shape_at(path: &[Seg]) -> Shape {
+    match pattern(path).as_str() {
         "" => Shape::Struct(fields_of::<Config>()),
         "tags" => Shape::FreeMap,
         "cluster" => Shape::Struct(fields_of::<ClusterConfig>()),
@@ -227,6 +232,32 @@ pub(crate) fn set(tree: &mut Value, path: &[Seg], value: Value) {
     node.as_mapping_mut()
         .expect("made a mapping above")
         .insert(Value::String(k.clone()), value);
+}
+
+/// Remove the value at `path` (a key from its mapping, an item from its list); `false` when
+/// there is nothing there.
+pub(crate) fn remove(tree: &mut Value, path: &[Seg]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = tree;
+    for seg in parents {
+        let next = match (seg, node) {
+            (Seg::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str()),
+            (Seg::Index(i), Value::Sequence(s)) => s.get_mut(*i),
+            _ => None,
+        };
+        let Some(next) = next else { return false };
+        node = next;
+    }
+    match (last, node) {
+        (Seg::Key(k), Value::Mapping(m)) => m.remove(k.as_str()).is_some(),
+        (Seg::Index(i), Value::Sequence(s)) if *i < s.len() => {
+            s.remove(*i);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Sections and tag maps written with no content (`grafana:` followed only by comments) mean
@@ -445,9 +476,138 @@ impl<'de> Visitor<'de> for KeyMatch<'_> {
     }
 }
 
+const DUP_MARK: &str = "meshctl-duplicate-key";
+
+/// The first key written twice in one mapping, and the 1-based line of its second appearance.
+///
+/// The YAML parser refuses such a file without saying where; reading the document with a
+/// visitor that remembers each mapping's keys finds it, and the error raised while reading the
+/// repeated key carries that key's position.
+pub(crate) fn duplicate_key(text: &str) -> Option<(String, usize)> {
+    let de = serde_yaml_ng::Deserializer::from_str(text);
+    let err = Dups.deserialize(de).err()?;
+    let msg = err.to_string();
+    let key = msg.split(DUP_MARK).nth(1)?.to_string();
+    Some((key, err.location()?.line()))
+}
+
+struct Dups;
+
+impl<'de> DeserializeSeed<'de> for Dups {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Dups {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while map.next_key_seed(KeyOnce(&mut seen))?.is_some() {
+            map.next_value_seed(Dups)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Dups)?.is_some() {}
+        Ok(())
+    }
+}
+
+/// Reads a mapping key and fails, with a marker, when the mapping already had it.
+struct KeyOnce<'a>(&'a mut std::collections::HashSet<String>);
+
+impl KeyOnce<'_> {
+    fn check<E: de::Error>(self, key: String) -> Result<(), E> {
+        if self.0.insert(key.clone()) {
+            Ok(())
+        } else {
+            Err(E::custom(format!("{DUP_MARK}{key}{DUP_MARK}")))
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for KeyOnce<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyOnce<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.check("null".into())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_key_names_its_line() {
+        let text = "name: a\ncluster:\n  create: true\n  version: \"1.33\"\n  create: false\n";
+        assert_eq!(duplicate_key(text), Some(("create".to_string(), 5)));
+        assert_eq!(duplicate_key("name: a\nregion: x\n"), None);
+        assert_eq!(
+            duplicate_key("a:\n  - {x: 1}\n  - {x: 2, x: 3}\n"),
+            Some(("x".to_string(), 3))
+        );
+    }
 
     #[test]
     fn field_lists_come_from_the_structs() {

@@ -304,28 +304,99 @@ pub(crate) fn stack_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// AWS region codes: `us-west-2`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`.
-pub(crate) fn region(region: &str) -> Result<(), String> {
+/// The regions of the `aws`, `aws-cn` and `aws-us-gov` partitions that meshctl knows.
+pub const KNOWN_REGIONS: &[&str] = &[
+    // aws
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    // aws-cn
+    "cn-north-1",
+    "cn-northwest-1",
+    // aws-us-gov
+    "us-gov-east-1",
+    "us-gov-west-1",
+];
+
+/// Whether `region` has the shape of a region code, `^[a-z]{2}(-[a-z]+)+-\d+$`:
+/// `us-west-2`, `us-gov-west-1`, `cn-northwest-1`.
+fn region_shape(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
-    let ok = (3..=4).contains(&parts.len())
-        && parts[0].len() == 2
-        && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].len() <= 2
-        && !parts[parts.len() - 1].is_empty()
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
-    if ok {
+    let lower = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase());
+    match parts.as_slice() {
+        [first, middle @ .., last] if !middle.is_empty() => {
+            first.len() == 2
+                && lower(first)
+                && middle.iter().all(lower)
+                && !last.is_empty()
+                && last.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// AWS region codes: `us-west-2`, `eu-central-1`, `us-gov-west-1`, `cn-north-1`. A code of the
+/// right shape that meshctl does not know passes here and is warned about by
+/// [`region_warning`], so a region AWS opens after this release still works.
+pub(crate) fn region(region: &str) -> Result<(), String> {
+    if region_shape(region) {
         return Ok(());
     }
-    let lower = region.to_ascii_lowercase();
-    let hint = if lower != region && self::region(&lower).is_ok() {
+    let lower = region.trim().to_ascii_lowercase();
+    let hint = if lower != region && region_shape(&lower) {
         format!("region codes are lowercase: use `{lower}`")
     } else {
-        "use a region code such as `us-west-2` or `eu-central-1`".into()
+        match super::tree::did_you_mean(region, KNOWN_REGIONS) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "use a region code such as `us-west-2` or `eu-central-1`".into(),
+        }
     };
     Err(format!("`{region}` is not an AWS region code: {hint}"))
+}
+
+/// A warning for a well-shaped region code that is not in [`KNOWN_REGIONS`].
+pub(crate) fn region_warning(region: &str) -> Option<String> {
+    if !region_shape(region) || KNOWN_REGIONS.contains(&region) {
+        return None;
+    }
+    let guess = super::tree::did_you_mean(region, KNOWN_REGIONS)
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    Some(format!(
+        "`{region}` is not a region meshctl knows: {guess}If it is a region AWS opened recently, \
+         carry on (AWS will refuse it if it does not exist); otherwise correct it"
+    ))
 }
 
 /// A directory, or `s3://bucket[/prefix]`.
@@ -860,6 +931,33 @@ mod tests {
             assert!(region(bad).is_err(), "{bad}");
         }
         assert!(region("US-WEST-2").unwrap_err().contains("use `us-west-2`"));
+    }
+
+    #[test]
+    fn region_codes_are_checked_against_the_known_partitions() {
+        for known in [
+            "us-west-2",
+            "cn-northwest-1",
+            "us-gov-east-1",
+            "il-central-1",
+        ] {
+            assert_eq!(region_warning(known), None, "{known}");
+        }
+        // Well shaped but unknown: a warning, not an error.
+        assert!(region("xx-middle-9").is_ok());
+        let w = region_warning("xx-middle-9").unwrap();
+        assert!(
+            w.contains("`xx-middle-9` is not a region meshctl knows"),
+            "{w}"
+        );
+        let w = region_warning("us-wets-2").unwrap();
+        assert!(w.contains("did you mean `us-west-2`?"), "{w}");
+        // Badly shaped: an error, and no warning on top.
+        assert!(region("us-west-two").is_err());
+        assert_eq!(region_warning("us-west-two"), None);
+        for r in KNOWN_REGIONS {
+            assert!(region(r).is_ok(), "{r}");
+        }
     }
 
     #[test]
