@@ -107,7 +107,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --no-wait --no-rollback --force-unlock --help --version up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,7 +315,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
+            opts="up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

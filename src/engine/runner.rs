@@ -115,7 +115,12 @@ impl fmt::Display for RunReport {
             for r in &self.rollback {
                 match r.status {
                     "deleted" => writeln!(f, "  deleted {} {}", r.kind, r.id)?,
-                    "kept" => writeln!(f, "  kept    {} {}", r.kind, r.id)?,
+                    "kept" => {
+                        writeln!(f, "  kept    {} {}", r.kind, r.id)?;
+                        if let Some(h) = r.hint.as_deref().filter(|h| !h.is_empty()) {
+                            writeln!(f, "          remove it with: {h}")?;
+                        }
+                    }
                     _ => {
                         writeln!(
                             f,
