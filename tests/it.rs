@@ -10,9 +10,13 @@ mod completions;
 mod config_corpus;
 mod config_env;
 mod engine;
+mod flags;
 mod init_cli;
 mod lock;
+mod no_panic;
 mod rollback_moto;
+mod signals;
+mod state_location;
 mod state_s3;
 mod templates;
 
