@@ -501,7 +501,11 @@ pub fn resolve_state(state: &str, config_file: &Path) -> String {
     if state.starts_with("s3://") || Path::new(state).is_absolute() {
         return state.to_string();
     }
-    let base = config_file.parent().unwrap_or(Path::new(""));
+    // `meshctl.yaml` has the parent ``, which `absolute` refuses: that is the current directory.
+    let base = match config_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
     base.join(state).display().to_string()
 }
@@ -576,5 +580,38 @@ impl fmt::Display for StatusReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbose_levels_add_meshctl_detail_then_sdk_debug_without_http_libraries() {
+        let quiet = tracing_filter(0);
+        let v = tracing_filter(1);
+        let vv = tracing_filter(2);
+        assert!(quiet.contains("meshctl=warn"));
+        assert!(v.contains("meshctl=debug"));
+        assert!(vv.contains("meshctl=trace") && vv.contains("aws_sdk_amp=debug"));
+        // Everything not named stays at warn: hyper, rustls and h2 do not flood -vv.
+        assert!(vv.ends_with(",warn") && !vv.contains("hyper"));
+        for f in [quiet, v, vv, tracing_filter(9)] {
+            assert!(tracing_subscriber::EnvFilter::try_new(f).is_ok(), "{f}");
+        }
+    }
+
+    #[test]
+    fn relative_state_is_resolved_against_the_config_directory() {
+        let cfg = Path::new("/srv/stacks/meshctl.yaml");
+        assert_eq!(resolve_state(".meshctl", cfg), "/srv/stacks/.meshctl");
+        assert_eq!(resolve_state("/var/state", cfg), "/var/state");
+        assert_eq!(resolve_state("s3://b/p", cfg), "s3://b/p");
+        let here = std::path::absolute(".").unwrap_or_default();
+        assert_eq!(
+            resolve_state(".meshctl", Path::new("meshctl.yaml")),
+            here.join(".meshctl").display().to_string()
+        );
     }
 }

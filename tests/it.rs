@@ -14,6 +14,7 @@ mod flags;
 mod init_cli;
 mod lock;
 mod no_panic;
+mod reports;
 mod rollback_moto;
 mod signals;
 mod state_location;
