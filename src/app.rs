@@ -62,7 +62,12 @@ pub async fn main(cli: Cli) -> i32 {
     let no_color = no_color(g);
     init_tracing(g.verbose, !no_color && std::io::stderr().is_terminal());
     let ui = Ui::new(g.output, g.yes, no_color);
-    let cancel = install_signal_handlers(ui.clone());
+    // `init` and `completions` change no stack: the default (stop at once) suits them, and
+    // a handler would leave Ctrl-C unanswered at an `init` question.
+    let cancel = match cli.command {
+        Command::Init(_) | Command::Completions { .. } => CancellationToken::new(),
+        _ => install_signal_handlers(ui.clone()),
+    };
     let result = run(&cli, &ui, &cancel).await;
     match result {
         Ok(code) => code,

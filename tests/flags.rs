@@ -21,10 +21,20 @@ fn run(args: &[&str]) -> (Option<i32>, String, String, tempfile::TempDir) {
 
 fn assert_rejected(args: &[&str], flag: &str, applies_to: &str) {
     let (code, stdout, stderr, _dir) = run(args);
-    assert_eq!(code, Some(2), "{args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        code,
+        Some(2),
+        "{args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     let expected = format!("{flag} does not apply to `meshctl {}`", args[0]);
-    assert!(stderr.contains(&expected), "{args:?}: expected `{expected}` in:\n{stderr}");
-    assert!(stderr.contains(applies_to), "{args:?}: expected `{applies_to}` in:\n{stderr}");
+    assert!(
+        stderr.contains(&expected),
+        "{args:?}: expected `{expected}` in:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(applies_to),
+        "{args:?}: expected `{applies_to}` in:\n{stderr}"
+    );
 }
 
 #[test]
@@ -49,7 +59,10 @@ fn out_of_scope_flag_is_a_json_usage_error_with_output_json() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     assert_eq!(doc["code"], "meshctl::usage", "{doc:#}");
     assert!(
-        doc["message"].as_str().unwrap_or_default().contains("--force-unlock"),
+        doc["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--force-unlock"),
         "{doc:#}"
     );
 }
@@ -73,7 +86,10 @@ fn init_dry_run_prints_the_file_and_writes_nothing() {
     assert!(stdout.contains("Would write meshctl.yaml"), "{stdout}");
     assert!(stdout.contains("name: preview"), "{stdout}");
     assert!(stdout.contains("nothing was written"), "{stdout}");
-    assert!(!dir.path().join("meshctl.yaml").exists(), "--dry-run wrote the file");
+    assert!(
+        !dir.path().join("meshctl.yaml").exists(),
+        "--dry-run wrote the file"
+    );
 }
 
 #[test]
@@ -85,7 +101,10 @@ fn init_dry_run_as_json_carries_the_content() {
     assert_eq!(doc["kind"], "init-preview", "{doc:#}");
     assert_eq!(doc["path"], "meshctl.yaml", "{doc:#}");
     assert!(
-        doc["content"].as_str().unwrap_or_default().contains("name: preview"),
+        doc["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("name: preview"),
         "{doc:#}"
     );
     assert!(!dir.path().join("meshctl.yaml").exists());
@@ -113,7 +132,10 @@ fn help_marks_exactly_the_plan_only_steps() {
             .unwrap_or_else(|| panic!("no line for `{id}` in:\n{stdout}"));
         let marked = line.contains("plan only");
         let available = meshctl::steps::step(id).available();
-        assert_eq!(marked, !available, "`{id}` (available: {available}): {line}");
+        assert_eq!(
+            marked, !available,
+            "`{id}` (available: {available}): {line}"
+        );
     }
 }
 
@@ -134,6 +156,12 @@ fn logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // No credentials: exit 2, after a debug line saying why meshctl is offline.
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("DEBUG"), "-v shows meshctl's debug lines:\n{stderr}");
-    assert!(!stderr.contains('\u{1b}'), "escape codes in logs:\n{stderr:?}");
+    assert!(
+        stderr.contains("DEBUG"),
+        "-v shows meshctl's debug lines:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in logs:\n{stderr:?}"
+    );
 }

@@ -65,9 +65,11 @@ fn mutate(rng: &mut StdRng, seed: &[u8]) -> Vec<u8> {
             }
             1 => {
                 let i = rng.random_range(0..=len);
-                let b = *[b':', b'-', b'\n', b' ', b'"', b'{', b'[', b'&', b'*', b'9', 0xff]
-                    .get(rng.random_range(0..11))
-                    .unwrap_or(&b'x');
+                let b = *[
+                    b':', b'-', b'\n', b' ', b'"', b'{', b'[', b'&', b'*', b'9', 0xff,
+                ]
+                .get(rng.random_range(0..11))
+                .unwrap_or(&b'x');
                 bytes.insert(i, b);
             }
             2 if len > 0 => {
@@ -100,7 +102,11 @@ fn config_bytes_never_panic() {
         let seed = CONFIG_SEEDS[case % CONFIG_SEEDS.len()].as_bytes();
         let bytes = mutate(&mut rng, seed);
         let text = String::from_utf8_lossy(&bytes);
-        let env = if case % 2 == 0 { &env } else { &BTreeMap::new() };
+        let env = if case % 2 == 0 {
+            &env
+        } else {
+            &BTreeMap::new()
+        };
         // Ok or Err are both fine: the test is that it returns.
         let _ = config::from_yaml(&text, "fuzz.yaml", env, &Overrides::default());
     }
@@ -138,17 +144,56 @@ fn state_ledger_and_lock_bytes_never_panic() {
 }
 
 const WORDS: &[&str] = &[
-    "up", "amp", "cluster", "cleanup", "status", "init", "completions", "bash", "zsh", "help",
-    "--only", "amp,grafana", "amp,,", "--yes", "-y", "--dry-run", "--no-rollback", "--no-wait",
-    "--force-unlock", "--timeout", "0s", "10s", "99999999999999999999h", "-v", "-vvvvvvvv",
-    "--output", "json", "text", "--output=json", "--config", "", "--region", "--profile",
-    "--name", "--force", "--adopt-cluster", "--cluster-name", "--", "-", "--no-color", "=",
-    "--version", "--help", "-h", "ünïcödé",
+    "up",
+    "amp",
+    "cluster",
+    "cleanup",
+    "status",
+    "init",
+    "completions",
+    "bash",
+    "zsh",
+    "help",
+    "--only",
+    "amp,grafana",
+    "amp,,",
+    "--yes",
+    "-y",
+    "--dry-run",
+    "--no-rollback",
+    "--no-wait",
+    "--force-unlock",
+    "--timeout",
+    "0s",
+    "10s",
+    "99999999999999999999h",
+    "-v",
+    "-vvvvvvvv",
+    "--output",
+    "json",
+    "text",
+    "--output=json",
+    "--config",
+    "",
+    "--region",
+    "--profile",
+    "--name",
+    "--force",
+    "--adopt-cluster",
+    "--cluster-name",
+    "--",
+    "-",
+    "--no-color",
+    "=",
+    "--version",
+    "--help",
+    "-h",
+    "ünïcödé",
 ];
 
 #[test]
 fn argument_vectors_never_panic() {
-    let mut rng = StdRng::seed_from_u64(0x0061_7267_73);
+    let mut rng = StdRng::seed_from_u64(0x6172_6773);
     for _ in 0..CASES {
         let mut args: Vec<OsString> = vec!["meshctl".into()];
         for _ in 0..rng.random_range(0..8) {
