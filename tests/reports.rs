@@ -62,3 +62,43 @@ fn cleanup_after_a_crashed_run_tells_about_it_before_the_plan() {
     assert!(!stdout.contains("Resuming run"), "told once:\n{stdout}");
     assert!(stdout.contains("closing run crashed-run"), "{stdout}");
 }
+
+#[test]
+fn json_on_a_terminal_shows_the_plan_before_asking() {
+    let stack = Stack::new("json_prompt_plan");
+    // `script` gives meshctl a terminal (stdin, stdout and stderr); the typed-ahead `n`
+    // answers the question.
+    let inner = stack.std_command(&support::moto());
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{} amp --output json", env!("CARGO_BIN_EXE_meshctl")),
+        "/dev/null",
+    ]);
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.current_dir(stack.path());
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.timeout(support::RUN_GUARD).write_stdin("n");
+    let out = cmd.output().expect("script runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let plan = text
+        .find(&format!("Plan for `meshctl amp` on stack `{}`", stack.name))
+        .unwrap_or_else(|| panic!("the plan is shown:\n{text}"));
+    let question = text
+        .find("Apply these changes")
+        .unwrap_or_else(|| panic!("the question is asked:\n{text}"));
+    assert!(
+        plan < question,
+        "the plan comes before the question:\n{text}"
+    );
+    assert!(text.contains("+ amp-workspace"), "{text}");
+    assert!(
+        support::block_on(support::live_tagged_workspaces(&stack.name)).is_empty(),
+        "answered no: nothing created"
+    );
+}
