@@ -435,7 +435,12 @@ mod tests {
             cluster_name: None,
         };
         let text = render(&a);
-        assert_eq!(load(&text), Config::with_defaults("demo"));
+        // The region is written to the file, so its source is the file, not the default.
+        let expected = Config {
+            region_source: "init.yaml".into(),
+            ..Config::with_defaults("demo")
+        };
+        assert_eq!(load(&text), expected);
         for section in [
             "\ncluster:",
             "\nkubernetes:",
