@@ -107,7 +107,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,7 +339,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help"
+            opts="up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,7 +29,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l region -d 'AWS region (
 complete -c meshctl -n "__fish_meshctl_needs_command" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_needs_command" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_needs_command" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l dry-run -d 'Print the plan and make no change'
@@ -42,18 +42,18 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l allow-region-change -d 
 complete -c meshctl -n "__fish_meshctl_needs_command" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "status" -d 'Show what exists for this stack'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "init" -d 'Write a commented meshctl.yaml'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l only -d 'Run only these steps (comma separated), e.g. `--only amp,grafana`' -r -f -a "cluster\t''
 istio\t''
@@ -68,7 +68,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l region -d 'AWS re
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l dry-run -d 'Print the plan and make no change'
@@ -80,46 +80,12 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l force-unlock -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l dry-run -d 'Print the plan and make no change'
@@ -131,91 +97,6 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l force-unlock -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l only -d 'Clean up only these steps (comma separated), e.g. `--only amp`' -r -f -a "cluster\t''
 istio\t''
 amp\t''
@@ -229,7 +110,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l region -d 'A
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l dry-run -d 'Print the plan and make no change'
@@ -246,7 +127,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l region -d 'AW
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l dry-run -d 'Print the plan and make no change'
@@ -265,7 +146,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l region -d 'AWS 
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l adopt-cluster -d 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force -d 'Overwrite an existing file'
@@ -284,7 +165,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l region -
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l profile -d 'AWS shared-config profile to use for credentials' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
 json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l dry-run -d 'Print the plan and make no change'
@@ -296,17 +177,136 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l force-un
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "status" -d 'Show what exists for this stack'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "init" -d 'Write a commented meshctl.yaml'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status init completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "init" -d 'Write a commented meshctl.yaml'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp cleanup status init completions cluster istio irsa prometheus kiali grafana pagerduty help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -11,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{Aws, Connection};
 use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
 use crate::config::{self, Config, Overrides};
+use crate::engine::ledger::{LedgerDoc, RunStatus};
 use crate::engine::lock::StackLock;
 use crate::engine::runner::{self, RunReport, Runner};
 use crate::engine::state::{self, StateStore};
@@ -21,14 +24,14 @@ use crate::ui::{StepProgress, Ui};
 /// Parse the command line. A usage error exits 2 (clap's convention); with `--output json`
 /// it also prints a JSON error document on stdout, as every other error does.
 pub fn parse_args() -> Cli {
-    use clap::Parser;
-    match Cli::try_parse() {
+    match crate::cli::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
-            let args: Vec<String> = std::env::args().collect();
+            // Arguments need not be UTF-8: compare them without converting.
+            let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
             let json = args
                 .windows(2)
-                .any(|w| w[0] == "--output" && w[1] == "json")
+                .any(|w| matches!(w, [flag, value] if flag == "--output" && value == "json"))
                 || args.iter().any(|a| a == "--output=json");
             if json && e.use_stderr() {
                 let message = e.render().to_string();
@@ -48,13 +51,24 @@ pub fn parse_args() -> Cli {
     }
 }
 
+/// Whether the user asked for no colour: `--no-color`, or `NO_COLOR` set and not empty.
+fn no_color(g: &GlobalArgs) -> bool {
+    g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Entry point used by `main`: returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let g = &cli.global;
-    init_tracing(g.verbose);
-    let no_color = g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let no_color = no_color(g);
+    init_tracing(g.verbose, !no_color && std::io::stderr().is_terminal());
     let ui = Ui::new(g.output, g.yes, no_color);
-    let result = run(&cli, &ui).await;
+    // `init` and `completions` change no stack: the default (stop at once) suits them, and
+    // a handler would leave Ctrl-C unanswered at an `init` question.
+    let cancel = match cli.command {
+        Command::Init(_) | Command::Completions { .. } => CancellationToken::new(),
+        _ => install_signal_handlers(ui.clone()),
+    };
+    let result = run(&cli, &ui, &cancel).await;
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -64,18 +78,28 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
-fn init_tracing(verbose: u8) {
-    let filter = match verbose {
+/// `-v` shows meshctl's debug lines (one per AWS call, under `meshctl::aws`); `-vv` meshctl's
+/// trace lines (request ids, retries) and the AWS SDK's debug lines, but not the HTTP and TLS
+/// libraries below it. `MESHCTL_LOG` (an `EnvFilter` directive) replaces these.
+fn tracing_filter(verbose: u8) -> &'static str {
+    match verbose {
         0 => "meshctl=warn",
         1 => "meshctl=debug,warn",
-        // -vv: meshctl's per-attempt AWS lines are `trace` (target `meshctl::aws`).
-        _ => "debug,meshctl=trace",
-    };
+        _ => {
+            "meshctl=trace,aws_config=debug,aws_sdk_amp=debug,aws_sdk_s3=debug,aws_sdk_sts=debug,\
+             aws_smithy_runtime=debug,aws_smithy_http_client=debug,warn"
+        }
+    }
+}
+
+/// Logs go to stderr, coloured only when `ansi` (stderr is a terminal and colour is not off).
+fn init_tracing(verbose: u8, ansi: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MESHCTL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(tracing_filter(verbose))),
         )
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -133,11 +157,20 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
     }
 }
 
-async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
+async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Error> {
     let g = &cli.global;
+    if let Some(o) = crate::cli::check_scope(cli) {
+        return Err(Error::usage(
+            format!(
+                "--{} does not apply to `meshctl {}`: it applies to {}",
+                o.flag, o.command, o.applies_to
+            ),
+            format!("run `meshctl {}` without --{}", o.command, o.flag),
+        ));
+    }
     match &cli.command {
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = crate::cli::command();
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut cmd, "meshctl", &mut script);
             // A closed pipe (`| head`) is not an error worth a panic.
@@ -147,6 +180,7 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         Command::Init(args) => {
             let args = crate::cli::InitArgs {
                 region: g.region.clone(),
+                dry_run: g.dry_run,
                 ..args.clone()
             };
             crate::init::run(&args, &g.config, ui)?;
@@ -154,16 +188,76 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
         }
         _ => {}
     }
-    let (command, selected) = selection(&cli.command).expect("handled above");
-    let config = Arc::new(load_config(g).await?);
-    for warning in &config.warnings {
-        ui.warn(warning);
-    }
+    let Some((command, selected)) = selection(&cli.command) else {
+        return Ok(exit::OK);
+    };
     let kind = match cli.command {
         Command::Status => Kind::Status,
         Command::Cleanup(_) => Kind::Cleanup,
         _ => Kind::Apply,
     };
+    // Until the lock is taken nothing has changed: a signal simply stops here.
+    let prepared = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Error::Interrupted),
+        prepared = prepare(g, ui, kind, &selected) => prepared?,
+    };
+    let Prepared {
+        config,
+        aws,
+        offline_reason,
+        store,
+        state,
+    } = prepared;
+    let session = Session {
+        ui: ui.clone(),
+        command,
+        selected,
+        kind,
+        applied: state.applied_steps().await,
+        base: StepCtx {
+            config: config.clone(),
+            aws,
+            options: RunOptions {
+                timeout: g.timeout,
+                no_wait: g.no_wait,
+                no_rollback: g.no_rollback,
+            },
+            ledger: Ledger::scratch(&config.name),
+            state,
+            progress: StepProgress::silent("meshctl"),
+            cancel: cancel.clone(),
+        },
+    };
+    match (kind, g.dry_run, store) {
+        // Status and dry runs change nothing: a signal stops them at once.
+        (Kind::Status, _, _) => interruptible(cancel, session.status()).await,
+        (_, true, _) => interruptible(cancel, session.dry_run(offline_reason)).await,
+        (_, false, Some(store)) => session.run_locked(store, g.force_unlock).await,
+        // Online runs always have a store; without one, say what is missing.
+        (_, false, None) => Err(Error::NoCredentials),
+    }
+}
+
+/// What a command needs before it can plan: everything here is read-only.
+struct Prepared {
+    config: Arc<Config>,
+    aws: Option<Aws>,
+    offline_reason: Option<String>,
+    store: Option<Arc<dyn StateStore>>,
+    state: StackState,
+}
+
+async fn prepare(
+    g: &GlobalArgs,
+    ui: &Ui,
+    kind: Kind,
+    selected: &[StepId],
+) -> Result<Prepared, Error> {
+    let config = Arc::new(load_config(g).await?);
+    for warning in &config.warnings {
+        ui.warn(warning);
+    }
     if kind == Kind::Apply
         && !g.dry_run
         && let Some(step) = selected
@@ -197,34 +291,13 @@ async fn run(cli: &Cli, ui: &Ui) -> Result<i32, Error> {
     };
     let account = aws.as_ref().map(|a| a.account.clone()).unwrap_or_default();
     check_placement(&config, &account, &state, g.allow_region_change).await?;
-    let session = Session {
-        ui: ui.clone(),
-        command,
-        selected,
-        kind,
-        applied: state.applied_steps().await,
-        base: StepCtx {
-            config: config.clone(),
-            aws,
-            options: RunOptions {
-                timeout: g.timeout,
-                no_wait: g.no_wait,
-                no_rollback: g.no_rollback,
-            },
-            ledger: Ledger::scratch(&config.name),
-            state,
-            progress: StepProgress::silent("meshctl"),
-            cancel: CancellationToken::new(),
-        },
-    };
-    match (kind, g.dry_run) {
-        (Kind::Status, _) => session.status().await,
-        (_, true) => session.dry_run(offline_reason).await,
-        (_, false) => {
-            let store = store.expect("online runs always have a store");
-            session.run_locked(store, g.force_unlock).await
-        }
-    }
+    Ok(Prepared {
+        config,
+        aws,
+        offline_reason,
+        store,
+        state,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,7 +414,6 @@ impl Session {
                 &self.config().name,
             )?;
         }
-        spawn_interrupt_handler(self.base.cancel.clone(), self.ui.clone());
         let lock = StackLock::acquire(
             store.clone(),
             &self.config().name,
@@ -358,23 +430,42 @@ impl Session {
 
     async fn plan_confirm_run(&mut self, store: Arc<dyn StateStore>) -> Result<i32, Error> {
         let cleanup = self.kind == Kind::Cleanup;
+        let stack = self.config().name.clone();
+        // An earlier run that never finished comes first in the story: this run continues it.
+        let unfinished = Ledger::read(store.as_ref())
+            .await?
+            .filter(|doc| doc.status == RunStatus::Open);
+        if let Some(doc) = &unfinished {
+            self.ui.info(unfinished_notice(doc, cleanup));
+        }
         let runner = self.runner();
-        let steps = if cleanup {
-            runner.destroy_plan(&self.selected).await?
-        } else {
-            let mut plans = runner.plan(&self.selected).await?;
-            self.note_incomplete(&mut plans).await;
-            plans
-        };
+        let mut steps = interruptible(&self.base.cancel, async {
+            if cleanup {
+                runner.destroy_plan(&self.selected).await
+            } else {
+                runner.plan(&self.selected).await
+            }
+        })
+        .await?;
+        if !cleanup {
+            self.note_incomplete(&mut steps).await;
+        }
         let plan = self.plan(None, steps);
         if self.ui.format() == OutputFormat::Text {
             self.ui.emit(&plan);
+        } else if plan.has_changes() {
+            // The plan is part of the question: with JSON on stdout, show it on stderr.
+            self.ui.show_before_prompt(&plan);
         }
         refuse_conflicts(&plan)?;
-        let stack = self.config().name.clone();
         if cleanup && !plan.has_changes() {
-            self.ui
-                .info(format!("Nothing owned by stack `{stack}` to remove."));
+            self.ui.info(match &unfinished {
+                Some(doc) => format!(
+                    "Nothing owned by stack `{stack}` is left to remove; closing run {}.",
+                    doc.run_id
+                ),
+                None => format!("Nothing owned by stack `{stack}` to remove."),
+            });
         } else if cleanup {
             self.ui.confirm(
                 &format!(
@@ -390,16 +481,11 @@ impl Session {
             )?;
         }
         if self.base.cancel.is_cancelled() {
-            // Ctrl-C while planning or at the prompt: nothing has changed.
+            // A signal while planning or at the prompt: nothing has changed.
             return Err(Error::Interrupted);
         }
 
         self.base.ledger = Ledger::begin(store, &stack, &self.command).await?;
-        if let Some(previous) = self.base.ledger.resumed_from() {
-            self.ui.info(format!(
-                "Resuming run {previous}, which did not finish: what it created is covered by this run's rollback."
-            ));
-        }
         let runner = self.runner();
         let report: RunReport = if cleanup {
             runner.destroy(&self.selected).await
@@ -485,8 +571,39 @@ fn refuse_conflicts(plan: &Plan) -> Result<(), Error> {
     ))
 }
 
+/// The line that tells about an earlier run that did not finish, before the plan.
+fn unfinished_notice(doc: &LedgerDoc, cleanup: bool) -> String {
+    let recorded = doc.resources.len();
+    let what = if cleanup {
+        "this cleanup removes what it created and closes it"
+    } else {
+        "this run continues it, so a rollback covers what that run created too"
+    };
+    format!(
+        "Run {} (`meshctl {}`, started {}) did not finish and recorded {recorded} resource(s): {what}.",
+        doc.run_id,
+        doc.command,
+        doc.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+    )
+}
+
+/// `fut`, or [`Error::Interrupted`] as soon as a signal arrives (for work that changes nothing).
+async fn interruptible<T>(
+    cancel: &CancellationToken,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::Interrupted),
+        r = fut => r,
+    }
+}
+
+/// Load the config. A relative local `state` directory is resolved against the config file's
+/// directory, so every working directory finds the same stack, state and lock.
 async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
-    // Variables that are not UTF-8 cannot be config keys: skip them rather than panic.
+    // Only variables whose name and value are UTF-8: meshctl reads none of the others, and an
+    // unrelated non-UTF-8 variable must not stop it.
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
@@ -495,20 +612,74 @@ async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
         // The weakest source of the region, after the config and the AWS_* variables.
         profile_region: config::profile_region(g.profile.as_deref()).await,
     };
-    config::load(&g.config, &env, &overrides)
+    let mut config = config::load(&g.config, &env, &overrides)?;
+    config.state = resolve_state(&config.state, &g.config);
+    Ok(config)
 }
 
-fn spawn_interrupt_handler(cancel: CancellationToken, ui: Ui) {
+/// `state` as written, or, for a relative directory, that directory next to `config_file`.
+pub fn resolve_state(state: &str, config_file: &Path) -> String {
+    if state.starts_with("s3://") || Path::new(state).is_absolute() {
+        return state.to_string();
+    }
+    // `meshctl.yaml` has the parent ``, which `absolute` refuses: that is the current directory.
+    let base = match config_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    base.join(state).display().to_string()
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (what CI runners and Kubernetes send) both cancel the returned
+/// token: no new step starts, what the run created is rolled back (unless `--no-rollback`) and
+/// the lock is released; the exit code is 130. A second signal exits 130 at once, leaving the
+/// ledger open (resumable) and the lock in place.
+fn install_signal_handlers(ui: Ui) -> CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    if int.is_none() || term.is_none() {
+        tracing::warn!("cannot listen for signals: Ctrl-C and SIGTERM stop meshctl at once");
+    }
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            ui.warn("interrupted again: exiting now; the ledger is saved, so `meshctl up` resumes and `meshctl cleanup` removes what exists");
-            std::process::exit(exit::INTERRUPTED);
-        }
+        let first = next_signal(&mut int, &mut term).await;
+        // Printed here, before anything else happens, so it is never lost.
+        ui.warn(format!(
+            "interrupted ({first}): no new steps start; what this run created is rolled back \
+             (a second Ctrl-C or SIGTERM stops at once)"
+        ));
+        token.cancel();
+        let second = next_signal(&mut int, &mut term).await;
+        ui.warn(format!(
+            "interrupted again ({second}): exiting now; the ledger is saved, so `meshctl up` \
+             resumes and `meshctl cleanup` removes what exists"
+        ));
+        std::process::exit(exit::INTERRUPTED);
     });
+    cancel
+}
+
+/// The name of the next signal delivered.
+async fn next_signal(
+    int: &mut Option<tokio::signal::unix::Signal>,
+    term: &mut Option<tokio::signal::unix::Signal>,
+) -> &'static str {
+    tokio::select! {
+        Some(()) = recv(int) => "Ctrl-C",
+        Some(()) = recv(term) => "SIGTERM",
+        else => std::future::pending().await,
+    }
+}
+
+/// The next delivery of `signal`, or never when it could not be installed.
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// What `meshctl status` prints.
@@ -530,5 +701,38 @@ impl fmt::Display for StatusReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbose_levels_add_meshctl_detail_then_sdk_debug_without_http_libraries() {
+        let quiet = tracing_filter(0);
+        let v = tracing_filter(1);
+        let vv = tracing_filter(2);
+        assert!(quiet.contains("meshctl=warn"));
+        assert!(v.contains("meshctl=debug"));
+        assert!(vv.contains("meshctl=trace") && vv.contains("aws_sdk_amp=debug"));
+        // Everything not named stays at warn: hyper, rustls and h2 do not flood -vv.
+        assert!(vv.ends_with(",warn") && !vv.contains("hyper"));
+        for f in [quiet, v, vv, tracing_filter(9)] {
+            assert!(tracing_subscriber::EnvFilter::try_new(f).is_ok(), "{f}");
+        }
+    }
+
+    #[test]
+    fn relative_state_is_resolved_against_the_config_directory() {
+        let cfg = Path::new("/srv/stacks/meshctl.yaml");
+        assert_eq!(resolve_state(".meshctl", cfg), "/srv/stacks/.meshctl");
+        assert_eq!(resolve_state("/var/state", cfg), "/var/state");
+        assert_eq!(resolve_state("s3://b/p", cfg), "s3://b/p");
+        let here = std::path::absolute(".").unwrap_or_default();
+        assert_eq!(
+            resolve_state(".meshctl", Path::new("meshctl.yaml")),
+            here.join(".meshctl").display().to_string()
+        );
     }
 }

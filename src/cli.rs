@@ -1,4 +1,5 @@
-//! Command-line definitions only: no behaviour lives here.
+//! Command-line definitions, which global flag applies to which subcommand, and the help text
+//! computed from the code (plan-only steps).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,8 +58,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s).
-    #[arg(long, global = true, value_parser = parse_duration, default_value = "30m")]
+    /// Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at
+    /// least 10s).
+    #[arg(long, global = true, value_parser = parse_timeout, default_value = "30m")]
     pub timeout: Duration,
 
     /// Longest time one attempt of one AWS call may take (connecting: at most 10s of it);
@@ -82,6 +84,10 @@ pub struct GlobalArgs {
     /// account than this command would use (otherwise meshctl stops, exit code 2).
     #[arg(long, global = true)]
     pub allow_region_change: bool,
+    /// The global flags given explicitly on the command line (their `--long` names), filled in
+    /// by [`parse_from`]: [`check_scope`] rejects those that mean nothing for the subcommand.
+    #[arg(skip)]
+    pub given: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -147,6 +153,9 @@ pub struct InitArgs {
     /// a subcommand its own `--region` beside the global one).
     #[arg(skip)]
     pub region: Option<String>,
+    /// Print the file instead of writing it: the global `--dry-run` flag, copied in by the caller.
+    #[arg(skip)]
+    pub dry_run: bool,
     /// EKS cluster name, when it differs from the stack name (required with --adopt-cluster).
     #[arg(long)]
     pub cluster_name: Option<String>,
@@ -161,4 +170,183 @@ pub struct InitArgs {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|e| format!("`{s}` is not a duration such as 90s, 20m or 1h: {e}"))
+}
+
+/// The shortest `--timeout`: a wait polls every few seconds, so anything shorter could not poll
+/// even once before giving up (docs/exit-codes.md).
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `--timeout`: a duration of at least [`MIN_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < MIN_TIMEOUT {
+        return Err(format!(
+            "`{s}` is too short: a wait needs at least {} to poll once (e.g. --timeout 90s)",
+            humantime::format_duration(MIN_TIMEOUT)
+        ));
+    }
+    Ok(d)
+}
+
+/// What a subcommand does, for flag scoping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// `up` and the step subcommands: plan, confirm, apply, roll back.
+    Apply,
+    Cleanup,
+    Status,
+    Init,
+    Completions,
+}
+
+impl Command {
+    /// The subcommand's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Cluster => "cluster",
+            Command::Istio => "istio",
+            Command::Amp => "amp",
+            Command::Irsa => "irsa",
+            Command::Prometheus => "prometheus",
+            Command::Kiali => "kiali",
+            Command::Grafana => "grafana",
+            Command::Pagerduty => "pagerduty",
+            Command::Cleanup(_) => "cleanup",
+            Command::Status => "status",
+            Command::Init(_) => "init",
+            Command::Completions { .. } => "completions",
+        }
+    }
+
+    fn family(&self) -> Family {
+        match self {
+            Command::Cleanup(_) => Family::Cleanup,
+            Command::Status => Family::Status,
+            Command::Init(_) => Family::Init,
+            Command::Completions { .. } => Family::Completions,
+            _ => Family::Apply,
+        }
+    }
+}
+
+/// Which global flags apply to which kind of subcommand. `-v` and `--no-color` apply to all.
+const SCOPES: &[(&str, &[Family])] = {
+    use Family::*;
+    &[
+        ("config", &[Apply, Cleanup, Status, Init]),
+        ("region", &[Apply, Cleanup, Status, Init]),
+        ("profile", &[Apply, Cleanup, Status]),
+        ("call-timeout", &[Apply, Cleanup, Status]),
+        ("allow-region-change", &[Apply, Cleanup, Status]),
+        ("output", &[Apply, Cleanup, Status, Init]),
+        ("yes", &[Apply, Cleanup]),
+        ("dry-run", &[Apply, Cleanup, Init]),
+        ("timeout", &[Apply, Cleanup]),
+        ("no-wait", &[Apply, Cleanup]),
+        ("no-rollback", &[Apply]),
+        ("force-unlock", &[Apply, Cleanup]),
+    ]
+};
+
+/// The subcommands a family stands for, as typed, for messages.
+fn family_names(f: Family) -> &'static str {
+    match f {
+        Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
+        Family::Cleanup => "cleanup",
+        Family::Status => "status",
+        Family::Init => "init",
+        Family::Completions => "completions",
+    }
+}
+
+/// A global flag given on the command line that means nothing for the subcommand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfScope {
+    pub flag: &'static str,
+    pub command: &'static str,
+    /// The subcommands the flag applies to, comma separated.
+    pub applies_to: String,
+}
+
+/// The first global flag given explicitly (not from the environment or a default) that does not
+/// apply to `cli.command`.
+pub fn check_scope(cli: &Cli) -> Option<OutOfScope> {
+    let family = cli.command.family();
+    cli.global.given.iter().find_map(|flag| {
+        let (_, families) = SCOPES.iter().find(|(f, _)| f == flag)?;
+        if families.contains(&family) {
+            return None;
+        }
+        Some(OutOfScope {
+            flag,
+            command: cli.command.name(),
+            applies_to: families
+                .iter()
+                .map(|f| family_names(*f))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    })
+}
+
+/// The clap command with the help computed from the code: each step subcommand that this
+/// version can plan but not apply says so.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for id in StepId::ALL {
+        if crate::steps::step(id).available() {
+            continue;
+        }
+        cmd = cmd.mut_subcommand(id.name(), |sub| {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            sub.about(format!("{about} [plan only: --dry-run]"))
+        });
+    }
+    cmd
+}
+
+/// Parse `args` (the program name first) with [`command`], recording which global flags were
+/// given on the command line.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    // Global flags propagate to the subcommand's matches: look there (and at the top level).
+    let sub = matches.subcommand().map(|(_, m)| m);
+    for (flag, _) in SCOPES {
+        let id = flag.replace('-', "_");
+        let explicit = |m: &clap::ArgMatches| {
+            m.value_source(&id) == Some(clap::parser::ValueSource::CommandLine)
+        };
+        if explicit(&matches) || sub.is_some_and(explicit) {
+            cli.global.given.push(flag);
+        }
+    }
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new global flag must say where it applies, or it would be accepted everywhere.
+    #[test]
+    fn every_global_flag_has_a_scope_or_applies_everywhere() {
+        let everywhere = ["verbose", "no-color", "help", "version"];
+        for arg in command().get_arguments() {
+            if !arg.is_global_set() {
+                continue;
+            }
+            let Some(long) = arg.get_long() else { continue };
+            assert!(
+                everywhere.contains(&long) || SCOPES.iter().any(|(f, _)| *f == long),
+                "--{long} is a global flag without an entry in SCOPES"
+            );
+        }
+    }
 }

@@ -49,6 +49,14 @@ pub fn run(args: &InitArgs, path: &Path, ui: &Ui) -> Result<(), Error> {
         &BTreeMap::new(),
         &Overrides::default(),
     )?;
+    if args.dry_run {
+        ui.emit(&InitPreview {
+            kind: "init-preview",
+            path: path.display().to_string(),
+            content: text,
+        });
+        return Ok(());
+    }
     write(path, &text, args.force)?;
     ui.info(format!("Wrote {}.", path.display()));
     let config_flag = if path == Path::new("meshctl.yaml") {
@@ -60,6 +68,28 @@ pub fn run(args: &InitArgs, path: &Path, ui: &Ui) -> Result<(), Error> {
         "Next: review it, then run `meshctl up --dry-run{config_flag}` to see what would be created."
     ));
     Ok(())
+}
+
+/// What `meshctl init --dry-run` prints instead of writing the file.
+#[derive(Debug, serde::Serialize)]
+pub struct InitPreview {
+    /// Always `init-preview`.
+    pub kind: &'static str,
+    /// The file that would be written.
+    pub path: String,
+    /// Its content.
+    pub content: String,
+}
+
+impl std::fmt::Display for InitPreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Would write {}:\n", self.path)?;
+        write!(f, "{}", self.content)?;
+        if !self.content.ends_with('\n') {
+            writeln!(f)?;
+        }
+        writeln!(f, "\n--dry-run: nothing was written.")
+    }
 }
 
 fn write(path: &Path, text: &str, force: bool) -> Result<(), Error> {
@@ -406,8 +436,11 @@ mod tests {
             cluster_name: None,
         };
         let text = render(&a);
-        let mut expected = Config::with_defaults("demo");
-        expected.region_source = "init.yaml".into();
+        // The region is written to the file, so its source is the file, not the default.
+        let expected = Config {
+            region_source: "init.yaml".into(),
+            ..Config::with_defaults("demo")
+        };
         assert_eq!(load(&text), expected);
         for section in [
             "\ncluster:",

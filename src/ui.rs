@@ -83,10 +83,12 @@ impl Ui {
     pub fn step(&self, name: &str) -> StepProgress {
         let bar = if self.inner.fancy {
             let bar = self.inner.multi.add(ProgressBar::new_spinner());
-            bar.set_style(
+            // The template is constant; should it ever be rejected, keep the default style.
+            if let Ok(style) =
                 ProgressStyle::with_template("{spinner} {prefix:<11} [{elapsed:>4}] {wide_msg}")
-                    .expect("valid template"),
-            );
+            {
+                bar.set_style(style);
+            }
             bar.set_prefix(name.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
             Some(bar)
@@ -138,6 +140,25 @@ impl Ui {
                 }
             }
             let _ = out.flush();
+        });
+    }
+
+    /// Whether [`Ui::confirm`] will ask on the terminal (no `--yes`, and a terminal to ask on).
+    pub fn will_ask(&self) -> bool {
+        !self.inner.assume_yes && self.inner.interactive
+    }
+
+    /// Show `value` (a plan) on stderr when a question about it follows and stdout carries
+    /// JSON: the user must see what they are asked to approve. Text output prints the plan on
+    /// stdout with [`Ui::emit`] instead.
+    pub fn show_before_prompt<T: std::fmt::Display>(&self, value: &T) {
+        if self.inner.format != OutputFormat::Json || !self.will_ask() {
+            return;
+        }
+        self.inner.multi.suspend(|| {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{value}");
+            let _ = err.flush();
         });
     }
 
@@ -213,7 +234,12 @@ impl StepProgress {
     }
 
     fn update(&self, msg: String) {
-        let mut last = self.inner.last.lock().unwrap();
+        // A panic elsewhere while holding the lock leaves a usable string behind.
+        let mut last = self
+            .inner
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if *last == msg {
             return;
         }

@@ -237,7 +237,7 @@ fn valid_config_does_reach_the_endpoint() {
     let home = tempfile::tempdir().unwrap();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.yaml");
     let mut cmd = meshctl(listener.port(), home.path());
-    cmd.args(["up", "--dry-run", "--timeout", "5s", "--config"])
+    cmd.args(["up", "--dry-run", "--timeout", "10s", "--config"])
         .arg(&demo);
     let out = run(&mut cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -14,10 +14,15 @@ mod config_env;
 mod config_init_comments;
 mod docs_commands;
 mod engine;
+mod flags;
 mod init_cli;
 mod lock;
+mod no_panic;
 mod ownership_moto;
+mod reports;
 mod rollback_moto;
+mod signals;
+mod state_location;
 mod state_s3;
 mod templates;
 

@@ -126,7 +126,7 @@ impl fmt::Display for RunReport {
                     "deleted" => writeln!(f, "  deleted {} {}", r.kind, r.id)?,
                     "kept" => {
                         writeln!(f, "  kept    {} {}", r.kind, r.id)?;
-                        if let Some(h) = &r.hint {
+                        if let Some(h) = r.hint.as_deref().filter(|h| !h.is_empty()) {
                             writeln!(f, "          remove it with: {h}")?;
                         }
                     }

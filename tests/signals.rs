@@ -1,0 +1,137 @@
+//! SIGTERM (what CI runners and Kubernetes send) is handled like Ctrl-C: the run stops starting
+//! work, rolls back what it created, releases the lock, closes the ledger and exits 130.
+
+use crate::support;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::{Stack, block_on, live_tagged_workspaces, moto};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A proxy that delays every chunk moto sends back, so each AWS call of the run is slow even
+/// on a reused connection (the shared slow proxy delays only new connections).
+struct ChunkDelayProxy {
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ChunkDelayProxy {
+    fn start(upstream: &str, delay: Duration) -> ChunkDelayProxy {
+        let upstream: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .parse()
+            .expect("moto is http://IP:PORT");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the proxy");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        runtime.spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(outbound) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (mut in_r, mut in_w) = inbound.into_split();
+                    let (mut out_r, mut out_w) = outbound.into_split();
+                    let up = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut in_r, &mut out_w).await;
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = out_r.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(delay).await;
+                        if in_w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    up.abort();
+                });
+            }
+        });
+        ChunkDelayProxy {
+            addr,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+#[test]
+fn sigterm_rolls_back_releases_the_lock_closes_the_ledger_and_exits_130() {
+    let proxy = ChunkDelayProxy::start(&moto(), Duration::from_millis(400));
+    let stack = Stack::new("sigterm");
+    let mut child = stack
+        .std_command(&proxy.url())
+        .args(["amp", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start meshctl");
+
+    // Wait until the run has created its workspace (hang guard only).
+    let started = Instant::now();
+    while block_on(live_tagged_workspaces(&stack.name)).is_empty() {
+        if let Some(status) = child.try_wait().expect("poll meshctl") {
+            panic!("meshctl ended ({status}) before creating the workspace");
+        }
+        if started.elapsed() > support::RUN_GUARD {
+            let _ = child.kill();
+            panic!("hang guard: no workspace appeared");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+
+    // Read both pipes to the end (the child exits), then collect the status.
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let _ = err_pipe.read_to_string(&mut stderr);
+        stderr
+    });
+    let _ = out_pipe.read_to_string(&mut stdout);
+    let stderr = err_reader.join().expect("stderr reader");
+    let status = child.wait().expect("meshctl exits");
+
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "exit code after SIGTERM\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("interrupted (SIGTERM)"),
+        "the interrupted notice:\n{stderr}"
+    );
+    assert!(
+        block_on(live_tagged_workspaces(&stack.name)).is_empty(),
+        "the workspace was rolled back\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(!stack.lock_file().exists(), "the lock was released");
+    let ledger: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(stack.state_dir().join("ledger.json")).expect("the ledger exists"),
+    )
+    .expect("the ledger is JSON");
+    assert_ne!(ledger["status"], "open", "the ledger is closed: {ledger:#}");
+}
