@@ -312,7 +312,12 @@ fn check(cmd: &DocCommand) -> Vec<String> {
     }
 
     let mut args = cmd.args.clone();
-    if !args.iter().any(|a| a == "--dry-run") {
+    // Only commands that change something take --dry-run (meshctl rejects it elsewhere).
+    let read_only = matches!(
+        args.first().map(String::as_str),
+        Some("status" | "completions")
+    );
+    if !read_only && !args.iter().any(|a| a == "--dry-run") {
         args.push("--dry-run".into());
     }
     let moto = cmd.needs_aws.then(support::moto);
