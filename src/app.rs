@@ -36,15 +36,13 @@ pub fn parse_args() -> Cli {
             if json && e.use_stderr() {
                 let message = e.render().to_string();
                 let message = message.lines().next().unwrap_or("");
-                println!(
-                    "{}",
-                    error_json(
-                        "meshctl::usage",
-                        message.trim_start_matches("error: "),
-                        Some("run `meshctl --help` for usage".into()),
-                        exit::USAGE,
-                    )
+                let doc = error_json(
+                    "meshctl::usage",
+                    message.trim_start_matches("error: "),
+                    Some("run `meshctl --help` for usage".into()),
+                    exit::USAGE,
                 );
+                println!("{doc:#}");
             }
             e.exit()
         }
@@ -105,7 +103,12 @@ fn init_tracing(verbose: u8, ansi: bool) {
 }
 
 /// The JSON document every error prints on stdout with `--output json`.
-fn error_json(code: &str, message: &str, help: Option<String>, exit_code: i32) -> String {
+fn error_json(
+    code: &str,
+    message: &str,
+    help: Option<String>,
+    exit_code: i32,
+) -> serde_json::Value {
     let mut doc = serde_json::json!({
         "kind": "error",
         "code": code,
@@ -115,7 +118,7 @@ fn error_json(code: &str, message: &str, help: Option<String>, exit_code: i32) -
     if let Some(help) = help {
         doc["help"] = help.into();
     }
-    format!("{doc:#}")
+    doc
 }
 
 fn report_error(ui: &Ui, e: &Error, no_color: bool) {
@@ -123,7 +126,11 @@ fn report_error(ui: &Ui, e: &Error, no_color: bool) {
     if ui.format() == OutputFormat::Json {
         let code = e.code().map(|c| c.to_string()).unwrap_or_default();
         let help = e.help().map(|h| h.to_string());
-        println!("{}", error_json(&code, &e.to_string(), help, e.exit_code()));
+        let mut doc = error_json(&code, &e.to_string(), help, e.exit_code());
+        if let Some(kind) = e.aws_kind() {
+            doc["aws_kind"] = serde_json::to_value(kind).unwrap_or_default();
+        }
+        println!("{doc:#}");
     }
     let theme = if no_color {
         miette::GraphicalTheme::unicode_nocolor()
@@ -532,18 +539,18 @@ async fn check_placement(
         Some(r) if *r != config.region => format!("pass `--region {r}` (or set it in the config)"),
         _ => "use credentials for the stack's account".to_string(),
     };
-    Err(Error::config(
-        format!(
+    Err(Error::Placement {
+        message: format!(
             "stack `{}` ({} applied) lives in {there}, but this command would run in {} (from {}){account_here}",
             config.name,
             steps.join(", "),
             config.region,
             config.region_source
         ),
-        format!(
+        help: format!(
             "{region_fix} to work on the stack where it is; pass --allow-region-change only if you mean to work on it here"
         ),
-    ))
+    })
 }
 
 /// Refuse to apply a plan with conflicts, before any change.
@@ -561,14 +568,14 @@ fn refuse_conflicts(plan: &Plan) -> Result<(), Error> {
             None => format!("{} {}", a.kind, a.name),
         })
         .collect();
-    Err(Error::config(
-        format!(
+    Err(Error::PlanConflict {
+        message: format!(
             "the plan has {} conflict(s), so nothing was changed: {}",
             what.len(),
             what.join("; ")
         ),
-        "resolve each conflict as its line in the plan says (`meshctl --dry-run` shows them), then run again",
-    ))
+        help: "resolve each conflict as its line in the plan says (`meshctl --dry-run` shows them), then run again".into(),
+    })
 }
 
 /// The line that tells about an earlier run that did not finish, before the plan.

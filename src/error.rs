@@ -139,6 +139,16 @@ pub enum Error {
     )]
     StateBucketMissing { bucket: String },
 
+    /// The stack's state places it in another region or account than this command would use.
+    #[error("{message}")]
+    #[diagnostic(code(meshctl::placement), help("{help}"))]
+    Placement { message: String, help: String },
+
+    /// The plan has conflicts (something in the way that meshctl does not own).
+    #[error("{message}")]
+    #[diagnostic(code(meshctl::plan::conflict), help("{help}"))]
+    PlanConflict { message: String, help: String },
+
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
     Template { name: String, message: String },
@@ -161,6 +171,8 @@ impl Error {
             | Error::Locked { .. }
             | Error::NeedsConfirmation { .. }
             | Error::StateBucketMissing { .. }
+            | Error::Placement { .. }
+            | Error::PlanConflict { .. }
             | Error::Declined => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILED,

@@ -401,7 +401,7 @@ pub fn render(a: &Answers) -> String {
         "# PagerDuty service receiving Grafana alerts.\n\
          pagerduty:\n\
          \x20 enabled: {enabled}\n\
-         \x20 # Service name; defaults to the stack name.\n\
+         \x20 # Service name; defaults to `<stack>-istio`.\n\
          \x20 # service_name: my-service\n\
          \x20 # Escalation policy of the new service (like PABC123); required when enabled.\n\
          \x20 # escalation_policy_id: PABC123\n\

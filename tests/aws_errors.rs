@@ -148,6 +148,7 @@ fn closed_port_is_reported_as_unreachable_not_as_rejected_credentials() {
     );
     let doc = run.json();
     assert_eq!(doc["kind"], "error");
+    assert_eq!(doc["aws_kind"], "unreachable", "{doc:#}");
     assert!(
         doc["message"]
             .as_str()

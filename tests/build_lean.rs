@@ -20,9 +20,22 @@ fn locked(name: &str) -> Vec<String> {
 
 #[test]
 fn lock_file_has_one_tls_stack_and_no_c_crypto_build() {
-    assert_eq!(locked("aws-lc-sys"), Vec::<String>::new(), "aws-lc-sys is back");
-    assert_eq!(locked("aws-lc-rs"), Vec::<String>::new(), "aws-lc-rs is back");
-    assert_eq!(locked("rustls").len(), 1, "more than one rustls: {:?}", locked("rustls"));
+    assert_eq!(
+        locked("aws-lc-sys"),
+        Vec::<String>::new(),
+        "aws-lc-sys is back"
+    );
+    assert_eq!(
+        locked("aws-lc-rs"),
+        Vec::<String>::new(),
+        "aws-lc-rs is back"
+    );
+    assert_eq!(
+        locked("rustls").len(),
+        1,
+        "more than one rustls: {:?}",
+        locked("rustls")
+    );
     assert!(
         locked("hyper").iter().all(|v| v.starts_with("1.")),
         "the legacy hyper 0.14 client is back: {:?}",

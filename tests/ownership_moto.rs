@@ -123,6 +123,7 @@ fn commands_in_another_region_than_the_stack_stop_with_exit_2() {
         let run = stack.run_json(args);
         run.expect_code(2);
         let err = run.json();
+        assert_eq!(err["code"], "meshctl::placement", "{args:?}: {err:#}");
         let message = err["message"].as_str().unwrap_or_default();
         assert!(message.contains(OTHER_REGION), "{args:?}: {err:#}");
         assert!(
@@ -251,6 +252,7 @@ fn an_untagged_namespace_with_other_rules_is_a_conflict_in_the_plan() {
     let run = stack.run_json(&["amp", "--yes"]);
     run.expect_code(2);
     let err = run.json();
+    assert_eq!(err["code"], "meshctl::plan::conflict", "{err:#}");
     assert!(
         err["message"]
             .as_str()

@@ -124,7 +124,8 @@ pub fn mint(
         service: "sts",
         operation: "presign GetCallerIdentity",
         message,
-        help: "check the region and the credentials in use; `meshctl token` needs no network".into(),
+        help: "check the region and the credentials in use; `meshctl token` needs no network"
+            .into(),
     };
     let host = sts_host(region);
     let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");

@@ -302,10 +302,10 @@ impl Runner {
                         }
                     }
                 }
+                // The signal handler has already said so (src/app.rs): one notice, not two.
                 _ = cancel.cancelled(), if !interrupted => {
                     interrupted = true;
                     failed = true;
-                    self.ui.warn("interrupted: no new steps start; waiting for running calls to finish (Ctrl-C again to stop waiting)");
                 }
             }
         }
