@@ -88,6 +88,14 @@ impl Aws {
         aws_sdk_amp::Client::new(&self.sdk)
     }
 
+    pub fn grafana(&self) -> aws_sdk_grafana::Client {
+        aws_sdk_grafana::Client::new(&self.sdk)
+    }
+
+    pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk)
     }

@@ -1,6 +1,7 @@
 //! One module per step, each implementing [`crate::engine::Step`].
 
 pub mod amp;
+pub mod grafana;
 pub mod planned;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::engine::{Step, StepId};
 pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
+        StepId::Grafana => Arc::new(grafana::GrafanaStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
 }

@@ -1,0 +1,1 @@
+//! PagerDuty REST and Events API v2 clients.
