@@ -10,6 +10,7 @@ mod completions;
 mod config_corpus;
 mod config_env;
 mod engine;
+mod grafana_fakes;
 mod init_cli;
 mod lock;
 mod rollback_moto;

@@ -237,16 +237,10 @@ impl Rewrite<'_> {
                 }
                 for (k, v) in map.iter_mut() {
                     match (k.as_str(), &*v) {
-                        ("datasource", Value::String(_) | Value::Null) => *v = self.datasource(),
-                        ("datasource", Value::Object(o))
-                            if o.get("type").and_then(Value::as_str) != Some("datasource") =>
-                        {
-                            *v = self.datasource()
-                        }
+                        ("datasource", d) if is_prometheus_ref(d) => *v = self.datasource(),
                         ("expr" | "query", Value::String(s)) => {
                             *v = Value::String(rewrite_expr(s, self.scrape_interval))
                         }
-                        ("interval", Value::String(s)) if parse_prom_duration(s).is_some() => {}
                         _ => self.walk(v),
                     }
                 }
@@ -255,6 +249,21 @@ impl Rewrite<'_> {
             Value::String(s) if s.starts_with("${DS_") => *v = json!(self.datasource_uid),
             _ => {}
         }
+    }
+}
+
+/// Whether a panel's or target's `datasource` refers to the dashboard's Prometheus input (or
+/// the default), not to a built-in one such as `-- Grafana --` annotations.
+fn is_prometheus_ref(d: &Value) -> bool {
+    let named = |s: &str| s.starts_with("${") || s.eq_ignore_ascii_case("prometheus");
+    match d {
+        Value::Null => true,
+        Value::String(s) => named(s),
+        Value::Object(o) => {
+            o.get("type").and_then(Value::as_str) == Some("prometheus")
+                || o.get("uid").and_then(Value::as_str).is_some_and(named)
+        }
+        _ => false,
     }
 }
 

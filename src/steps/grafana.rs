@@ -34,7 +34,7 @@ pub const DASHBOARD: &str = "grafana-dashboard";
 pub const SERVICE_ACCOUNT_NAME: &str = "meshctl";
 /// How long a service-account token lives: long enough for one run's API calls, no longer.
 pub const TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
-const POLL: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_secs(3);
 /// The workspace configuration meshctl asks for: unified alerting on.
 const WORKSPACE_CONFIGURATION: &str = r#"{"unifiedAlerting":{"enabled":true}}"#;
 

@@ -8,6 +8,9 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod amg_fake;
+pub mod grafana_fake;
+pub mod http_fake;
 pub mod slow_proxy;
 
 use std::collections::HashMap;
@@ -234,6 +237,39 @@ impl Stack {
             .expect("meshctl runs");
         Run::from(output)
     }
+}
+
+impl Stack {
+    /// Run `meshctl <args> --output json` against moto with extra environment variables.
+    pub fn run_json_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(
+            cmd.args(args)
+                .args(["--output", "json"])
+                .output()
+                .expect("meshctl runs"),
+        )
+    }
+}
+
+/// The actions of `step` in a run report or plan, as `(op, kind, name)`.
+pub fn step_actions(doc: &serde_json::Value, step: &str) -> Vec<(String, String, String)> {
+    let steps = doc["steps"].as_array().expect("a `steps` array");
+    let Some(s) = steps.iter().find(|s| s["step"] == step) else {
+        panic!("no {step} step in {doc:#}")
+    };
+    s["actions"]
+        .as_array()
+        .expect("an `actions` array")
+        .iter()
+        .map(|a| {
+            let f = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (f("op"), f("kind"), f("name"))
+        })
+        .collect()
 }
 
 /// The outcome of one meshctl run.
