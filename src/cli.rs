@@ -99,8 +99,8 @@ pub enum Command {
     Kiali,
     /// Amazon Managed Grafana workspace, AMP data source and Istio dashboards.
     Grafana,
-    /// PagerDuty service and Grafana alerting to it.
-    Pagerduty,
+    /// PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event).
+    Pagerduty(PagerdutyArgs),
     /// Remove everything this stack owns, found by tags and labels.
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
@@ -119,6 +119,18 @@ pub struct UpArgs {
     /// Run only these steps (comma separated), e.g. `--only amp,grafana`.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<StepId>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct PagerdutyArgs {
+    #[command(subcommand)]
+    pub action: Option<PagerdutyAction>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum PagerdutyAction {
+    /// Send a test event through the Events API v2, report its dedup key, then resolve it.
+    Test,
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -2,6 +2,7 @@
 
 pub mod amp;
 pub mod grafana;
+pub mod pagerduty;
 pub mod planned;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
 }
