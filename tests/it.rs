@@ -13,6 +13,7 @@ mod engine;
 mod grafana_fakes;
 mod init_cli;
 mod lock;
+mod pagerduty_fakes;
 mod rollback_moto;
 mod state_s3;
 mod templates;

@@ -80,6 +80,8 @@ pub struct AmgState {
     pub seq: u64,
     /// Every request's operation (`METHOD /path`), in order.
     pub calls: Vec<String>,
+    /// Every token key ever minted, also of deleted workspaces.
+    pub minted: Vec<String>,
 }
 
 impl AmgState {
@@ -112,12 +114,7 @@ impl AmgState {
 
     /// Every token key ever minted (to prove none leaked into output).
     pub fn all_token_keys(&self) -> Vec<String> {
-        self.workspaces
-            .iter()
-            .flat_map(|w| &w.service_accounts)
-            .flat_map(|s| &s.tokens)
-            .map(|t| t.key.clone())
-            .collect()
+        self.minted.clone()
     }
 }
 
@@ -372,6 +369,7 @@ fn workspace_op(st: &mut AmgState, i: usize, m: &str, rest: &[&str], req: &Reque
                     let id = st.next("");
                     let key = format!("glsa_{}", st.next("SECRETtoken"));
                     let name = b["name"].as_str().unwrap_or_default().to_string();
+                    st.minted.push(key.clone());
                     st.workspaces[i].service_accounts[j].tokens.push(Token {
                         id: id.clone(),
                         name: name.clone(),

@@ -11,6 +11,7 @@
 pub mod amg_fake;
 pub mod grafana_fake;
 pub mod http_fake;
+pub mod pagerduty_fake;
 pub mod slow_proxy;
 
 use std::collections::HashMap;
