@@ -544,6 +544,53 @@ impl GrafanaStep {
         out
     }
 
+    /// What apply creates when nothing exists yet.
+    fn intended(config: &Config) -> Vec<Action> {
+        let g = &config.grafana;
+        let mut v = vec![
+            match &g.workspace_id {
+                Some(id) => Action::new(Op::Keep, WORKSPACE, id).detail("existing workspace, not owned"),
+                None => Action::new(Op::Create, WORKSPACE, config.grafana_workspace_name()).detail(format!(
+                    "{}, service-managed permissions, unified alerting, Grafana {}, tag {STACK_TAG}={}",
+                    g.authentication,
+                    g.version.as_deref().unwrap_or("newest offered"),
+                    config.name
+                )),
+            },
+            Action::new(Op::Create, SERVICE_ACCOUNT, SERVICE_ACCOUNT_NAME)
+                .detail("Admin; each run mints a token living 15 minutes and deletes it when done"),
+            Action::new(Op::Create, DATASOURCE, datasource_name(&config.name)).detail(format!(
+                "AMP, SigV4 {}, timeInterval {}",
+                config.region, config.prometheus.scrape_interval
+            )),
+            Action::new(Op::Create, FOLDER, format!("meshctl {}", config.name)),
+        ];
+        if !g.admin_users.is_empty() || !g.admin_groups.is_empty() {
+            v.insert(
+                1,
+                Action::new(
+                    Op::Update,
+                    "grafana-permissions",
+                    config.grafana_workspace_name(),
+                )
+                .detail(format!(
+                    "Admin for {} user(s) and {} group(s)",
+                    g.admin_users.len(),
+                    g.admin_groups.len()
+                )),
+            );
+        }
+        for id in &g.dashboards {
+            v.push(
+                Action::new(Op::Create, DASHBOARD, format!("grafana.com/{id}")).detail(format!(
+                    "uid {}, short rate windows rewritten to $__rate_interval",
+                    dashboard::uid(&config.name, *id)
+                )),
+            );
+        }
+        v
+    }
+
     /// Delete what meshctl put into a workspace it does not own (its objects by UID).
     async fn remove_objects(ctx: &StepCtx, api: &GrafanaApi) -> Result<Vec<Action>, Error> {
         let config = &ctx.config;
@@ -701,18 +748,12 @@ impl Step for GrafanaStep {
             return Ok(plan);
         }
         let Some(aws) = &ctx.aws else {
-            plan.actions = crate::steps::planned::intended(StepId::Grafana, config);
+            plan.actions = Self::intended(config);
             return Ok(plan);
         };
         let client = aws.grafana();
         match Self::find(&client, config).await? {
-            None => {
-                plan.actions = crate::steps::planned::intended(StepId::Grafana, config);
-                plan.actions.insert(
-                    1,
-                    Action::new(Op::Create, FOLDER, format!("meshctl {}", config.name)),
-                );
-            }
+            None => plan.actions = Self::intended(config),
             Some(ws) => {
                 plan.push(Action::new(Op::Keep, WORKSPACE, &ws.id).detail(format!(
                     "{}, Grafana {}, {}",
