@@ -987,7 +987,27 @@ impl Step for GrafanaStep {
         let config = &ctx.config;
         let client = ctx.aws()?.grafana();
         let mut details = BTreeMap::new();
-        let state = match Self::find(&client, config).await? {
+        if !config.grafana.enabled {
+            details.insert("note".into(), "disabled by grafana.enabled: false".into());
+            return Ok(StepStatus {
+                step: StepId::Grafana,
+                state: "absent".into(),
+                details,
+            });
+        }
+        let found = match Self::find(&client, config).await {
+            Ok(found) => found,
+            // One unreachable service must not hide the status of the others.
+            Err(e) => {
+                details.insert("error".into(), e.to_string());
+                return Ok(StepStatus {
+                    step: StepId::Grafana,
+                    state: "unknown".into(),
+                    details,
+                });
+            }
+        };
+        let state = match found {
             None => "absent",
             Some(ws) => {
                 details.extend(Self::outputs(config, &ws));
