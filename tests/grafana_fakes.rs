@@ -234,3 +234,87 @@ fn dashboard_rewrite_matches_snapshot() {
     );
     assert!(meshctl::grafana::dashboard::short_windows(&out, SCRAPE).is_empty());
 }
+
+#[test]
+fn status_shows_workspace_url_datasource_health_and_dashboard_urls() {
+    let env = Env::new("grafana_status", "", "");
+    env.amp();
+    env.run(&["grafana", "--yes"]).expect_code(0);
+    let run = env.run(&["status"]);
+    run.expect_code(0);
+    let doc = run.json();
+    let g = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "grafana")
+        .expect("grafana in status")
+        .clone();
+    assert_eq!(g["state"], "present", "{doc:#}");
+    let d = &g["details"];
+    assert!(
+        d["workspace_url"].as_str().unwrap().starts_with("https://"),
+        "{d:#}"
+    );
+    assert_eq!(d["datasource_health"], "OK", "{d:#}");
+    assert!(
+        d["dashboard_7645"]
+            .as_str()
+            .unwrap()
+            .contains("/d/meshctl-"),
+        "{d:#}"
+    );
+    // Status minted a token to ask about health, and deleted it again.
+    assert!(env.amg.state.lock().unwrap().live_tokens().is_empty());
+}
+
+#[test]
+fn ctrl_c_while_provisioning_deletes_the_service_account_token() {
+    use std::sync::atomic::Ordering;
+    let env = Env::new("grafana_ctrl_c", "", "");
+    env.amp();
+    env.grafana.hold.store(true, Ordering::SeqCst);
+    let mut cmd = env.stack.std_command(&support::moto());
+    for (k, v) in env.env() {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .args(["grafana", "--yes", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("meshctl starts");
+    let started = std::time::Instant::now();
+    while env.grafana.held.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < support::RUN_GUARD,
+            "the run never reached the dashboards"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        env.amg.state.lock().unwrap().live_tokens().len(),
+        1,
+        "a token is alive while the step provisions"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    // Hang guard: a run that ignores Ctrl-C is let go after a while (and then fails below).
+    let hold = env.grafana.hold.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(support::RUN_GUARD);
+        hold.store(false, Ordering::SeqCst);
+    });
+    let out = child.wait_with_output().expect("meshctl ends");
+    env.grafana.hold.store(false, Ordering::SeqCst);
+    let run = Run::from(out);
+    run.expect_code(130);
+    assert!(
+        env.amg.state.lock().unwrap().live_tokens().is_empty(),
+        "the token was deleted on Ctrl-C\n{}",
+        run.stderr
+    );
+}

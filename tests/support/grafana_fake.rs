@@ -4,7 +4,9 @@
 //! points, rule groups and the notification-policy tree with its provenance header.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -32,6 +34,10 @@ pub struct GrafanaState {
 pub struct GrafanaFake {
     pub url: String,
     pub state: Arc<Mutex<GrafanaState>>,
+    /// While set, dashboard saves wait (to interrupt a run in the middle of provisioning).
+    pub hold: Arc<AtomicBool>,
+    /// Dashboard saves that have been held so far.
+    pub held: Arc<AtomicUsize>,
 }
 
 impl GrafanaFake {
@@ -41,7 +47,16 @@ impl GrafanaFake {
             ..Default::default()
         }));
         let s = state.clone();
+        let hold = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(AtomicUsize::new(0));
+        let (h, n) = (hold.clone(), held.clone());
         let url = serve(Arc::new(move |req: &Request| {
+            if req.path() == ["api", "dashboards", "db"] && h.load(Ordering::SeqCst) {
+                n.fetch_add(1, Ordering::SeqCst);
+                while h.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             let bearer = req
                 .header("authorization")
                 .and_then(|a| a.strip_prefix("Bearer "))
@@ -53,7 +68,12 @@ impl GrafanaFake {
             }
             handle(&mut s.lock().unwrap(), req)
         }));
-        GrafanaFake { url, state }
+        GrafanaFake {
+            url,
+            state,
+            hold,
+            held,
+        }
     }
 
     pub fn snapshot(&self) -> GrafanaState {
