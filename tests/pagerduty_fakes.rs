@@ -340,3 +340,97 @@ fn pagerduty_with_a_rejected_rest_token_fails_and_leaves_no_token_alive() {
     assert!(env.pd.snapshot().services.is_empty());
     env.no_live_tokens();
 }
+
+/// `pagerduty test` with the Events API on a host only the proxy can reach.
+fn test_event_via(env: &PdEnv, extra: &[(&str, &str)]) -> Run {
+    let key = "0123456789abcdef0123456789abcdef";
+    env.pd.state.lock().unwrap().routing_keys.push(key.into());
+    let mut cmd = env.g.stack.cmd();
+    cmd.env("PD_ROUTING_KEY", key)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    Run::from(
+        cmd.args(["pagerduty", "test", "--output", "json"])
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn pagerduty_calls_go_through_the_proxy_from_the_environment_unless_no_proxy_says_otherwise() {
+    let yaml = "  integration_key_env: PD_ROUTING_KEY\n";
+    let env = PdEnv::new("pd_proxy", "", yaml);
+    // Only the proxy (the fake itself) can reach this host.
+    let yaml_path = env.g.stack.path().join("meshctl.yaml");
+    let text = std::fs::read_to_string(&yaml_path).unwrap().replace(
+        &format!("events_url: \"{}\"", env.pd.url),
+        "events_url: \"http://events.pagerduty.invalid\"",
+    );
+    std::fs::write(&yaml_path, text).unwrap();
+
+    let run = test_event_via(&env, &[("HTTP_PROXY", &env.pd.url)]);
+    run.expect_code(0);
+    let events = env.pd.snapshot().events;
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["proxied_for"] == "events.pagerduty.invalid"),
+        "{events:#?}"
+    );
+
+    let run = test_event_via(
+        &env,
+        &[
+            ("HTTP_PROXY", &env.pd.url),
+            ("NO_PROXY", "events.pagerduty.invalid"),
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        env.pd.snapshot().events.len(),
+        2,
+        "NO_PROXY bypassed the proxy"
+    );
+}
+
+#[test]
+fn a_pem_ca_bundle_loads_and_one_without_certificates_is_a_config_error() {
+    let ca =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/test-ca.pem");
+    let env = PdEnv::new(
+        "pd_ca_bundle",
+        "",
+        &format!(
+            "  integration_key_env: PD_ROUTING_KEY\n  ca_bundle: \"{}\"\n",
+            ca.display()
+        ),
+    );
+    test_event_via(&env, &[]).expect_code(0);
+
+    let not_pem = env.g.stack.path().join("not-a-bundle.pem");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let run = test_event_via(&env, &[("SSL_CERT_FILE", not_pem.to_str().unwrap())]);
+    run.expect_code(0); // the configured bundle wins over SSL_CERT_FILE
+    let yaml_path = env.g.stack.path().join("meshctl.yaml");
+    let text = std::fs::read_to_string(&yaml_path)
+        .unwrap()
+        .replace(&ca.display().to_string(), &not_pem.display().to_string());
+    std::fs::write(&yaml_path, text).unwrap();
+    let run = test_event_via(&env, &[]);
+    run.expect_code(2);
+    let doc = run.json();
+    assert!(
+        doc["message"]
+            .as_str()
+            .unwrap()
+            .contains("no PEM certificates"),
+        "{doc:#}"
+    );
+    assert!(doc["help"].as_str().unwrap().contains("PEM"), "{doc:#}");
+}

@@ -18,6 +18,9 @@ pub struct Request {
     /// Header names in lower case.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// The host of an absolute-form target (`POST http://host/path`): the request came
+    /// through this server acting as an HTTP proxy.
+    pub proxied_for: Option<String>,
 }
 
 impl Request {
@@ -114,7 +117,13 @@ fn handle(stream: TcpStream, handler: Handler) -> std::io::Result<()> {
         .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
-    let url = url::Url::parse(&format!("http://fake{target}")).expect("a request target");
+    let absolute = target.starts_with("http://");
+    let url = if absolute {
+        url::Url::parse(&target).expect("an absolute request target")
+    } else {
+        url::Url::parse(&format!("http://fake{target}")).expect("a request target")
+    };
+    let proxied_for = absolute.then(|| url.host_str().unwrap_or_default().to_string());
     let segments = url
         .path_segments()
         .map(|s| {
@@ -138,6 +147,7 @@ fn handle(stream: TcpStream, handler: Handler) -> std::io::Result<()> {
         query,
         headers,
         body,
+        proxied_for,
     };
     let resp = handler(&req);
     let body = resp

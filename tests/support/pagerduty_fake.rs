@@ -87,6 +87,10 @@ fn handle(st: &mut PdState, req: &Request) -> Response {
             Some(d) => d.to_string(),
             None => st.next("dedup-"),
         };
+        let mut b = b;
+        if let Some(host) = &req.proxied_for {
+            b["proxied_for"] = json!(host);
+        }
         st.events.push(b);
         return Response::json(
             202,
