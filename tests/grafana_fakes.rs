@@ -205,7 +205,8 @@ fn grafana_refuses_to_take_over_a_datasource_name_it_did_not_create() {
     let g = env.grafana.snapshot();
     assert_eq!(g.datasources.len(), 1);
     assert_eq!(g.datasources[0]["uid"], "theirs");
-    // Rolled back: the token is gone either way.
+    // Rolled back: the workspace this run created and the token are gone.
+    assert!(env.amg.workspaces().is_empty(), "{}", run.stdout);
     assert!(env.amg.state.lock().unwrap().live_tokens().is_empty());
 }
 
@@ -317,4 +318,53 @@ fn ctrl_c_while_provisioning_deletes_the_service_account_token() {
         "the token was deleted on Ctrl-C\n{}",
         run.stderr
     );
+}
+
+#[test]
+fn dashboards_are_downloaded_by_id_and_pinned_revision_from_dashboards_url() {
+    use std::sync::{Arc, Mutex};
+    use support::http_fake::{Request, Response, serve};
+    let asked = Arc::new(Mutex::new(vec![]));
+    let a = asked.clone();
+    let site = serve(Arc::new(move |req: &Request| {
+        a.lock().unwrap().push(req.segments.join("/"));
+        match req.path().as_slice() {
+            ["api", "dashboards", id, "revisions", _, "download"] => {
+                match std::fs::read_to_string(fixtures().join(format!("{id}.json"))) {
+                    Ok(text) => Response::json(200, serde_json::from_str(&text).unwrap()),
+                    Err(_) => Response::empty(404),
+                }
+            }
+            _ => Response::empty(404),
+        }
+    }));
+    let env = Env::new(
+        "grafana_download",
+        &format!("  dashboards: [7639, 7645]\n  dashboards_url: \"{site}/api/dashboards\"\n"),
+        "",
+    );
+    let yaml_path = env.stack.path().join("meshctl.yaml");
+    let text = std::fs::read_to_string(&yaml_path).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.contains("dashboards_dir"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&yaml_path, text).unwrap();
+    env.amp();
+    env.run(&["grafana", "--yes"]).expect_code(0);
+    let asked = asked.lock().unwrap().clone();
+    let rev = |id| meshctl::grafana::dashboard::pinned_revision(id);
+    assert_eq!(
+        asked,
+        [
+            format!("api/dashboards/7639/revisions/{}/download", rev(7639)),
+            format!("api/dashboards/7645/revisions/{}/download", rev(7645)),
+        ]
+    );
+    let g = env.grafana.snapshot();
+    assert_eq!(g.dashboards.len(), 2);
+    for (model, _, _) in g.dashboards.values() {
+        assert!(meshctl::grafana::dashboard::short_windows(model, SCRAPE).is_empty());
+    }
 }
