@@ -434,3 +434,54 @@ fn a_pem_ca_bundle_loads_and_one_without_certificates_is_a_config_error() {
     );
     assert!(doc["help"].as_str().unwrap().contains("PEM"), "{doc:#}");
 }
+
+#[test]
+fn the_integration_key_comes_from_a_file_or_a_secrets_manager_secret() {
+    let key = "fedcba9876543210fedcba9876543210";
+    // From a file.
+    let env = PdEnv::new("pd_key_file", "", "");
+    let file = env.g.stack.path().join("pd.key");
+    std::fs::write(&file, format!("{key}\n")).unwrap();
+    let yaml_path = env.g.stack.path().join("meshctl.yaml");
+    let with_file = std::fs::read_to_string(&yaml_path).unwrap().replace(
+        "pagerduty:\n",
+        &format!(
+            "pagerduty:\n  integration_key_file: \"{}\"\n",
+            file.display()
+        ),
+    );
+    std::fs::write(&yaml_path, with_file).unwrap();
+    env.pd.state.lock().unwrap().routing_keys.push(key.into());
+    let run = test_event_via(&env, &[]);
+    run.expect_code(0);
+    assert!(!run.stdout.contains(key) && !run.stderr.contains(key));
+
+    // From an AWS Secrets Manager secret (moto).
+    let env = PdEnv::new("pd_key_secret", "", "");
+    let arn = support::block_on(async {
+        let sm = aws_sdk_secretsmanager::Client::new(&support::sdk_config().await);
+        sm.create_secret()
+            .name(support::unique("pd-key"))
+            .secret_string(key)
+            .send()
+            .await
+            .expect("CreateSecret on moto")
+            .arn()
+            .expect("an ARN")
+            .to_string()
+    });
+    let yaml_path = env.g.stack.path().join("meshctl.yaml");
+    let with_secret = std::fs::read_to_string(&yaml_path).unwrap().replace(
+        "pagerduty:\n",
+        &format!("pagerduty:\n  integration_key_secret_arn: \"{arn}\"\n"),
+    );
+    std::fs::write(&yaml_path, with_secret).unwrap();
+    env.pd.state.lock().unwrap().routing_keys.push(key.into());
+    let run = test_event_via(&env, &[]);
+    run.expect_code(0);
+    let events = env.pd.snapshot().events;
+    assert_eq!(events[0]["routing_key"], key);
+    assert!(!run.stdout.contains(key) && !run.stderr.contains(key));
+    // No PagerDuty service is made when the key comes from config.
+    assert!(env.pd.snapshot().services.is_empty());
+}
