@@ -277,7 +277,13 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
     if let Some(name) = &pd.integration_key_env {
         add(
             keys(&["pagerduty", "integration_key_env"]),
-            api_key_env(name),
+            api_key_env(name).map_err(|m| {
+                m.replace(
+                    "api_key_env: PAGERDUTY_API_KEY",
+                    "integration_key_env: PAGERDUTY_INTEGRATION_KEY",
+                )
+                .replace("PAGERDUTY_API_KEY", "PAGERDUTY_INTEGRATION_KEY")
+            }),
         );
     }
     if let Some(arn) = &pd.integration_key_secret_arn
