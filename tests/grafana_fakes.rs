@@ -368,3 +368,33 @@ fn dashboards_are_downloaded_by_id_and_pinned_revision_from_dashboards_url() {
         assert!(meshctl::grafana::dashboard::short_windows(model, SCRAPE).is_empty());
     }
 }
+
+#[test]
+fn a_dashboard_saved_by_someone_else_during_the_update_is_not_overwritten() {
+    let env = Env::new("grafana_dash_race", "  dashboards: [7639]\n", "");
+    env.amp();
+    env.run(&["grafana", "--yes"]).expect_code(0);
+    {
+        let mut g = env.grafana.state.lock().unwrap();
+        for (model, _, _) in g.dashboards.values_mut() {
+            model["title"] = serde_json::json!("changed in the UI");
+        }
+        g.race_on_read = true;
+    }
+    let run = env.run(&["grafana", "--yes"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout
+            .contains("was changed in Grafana while meshctl updated it"),
+        "{}",
+        run.stdout
+    );
+    let g = env.grafana.snapshot();
+    let (model, version, _) = g.dashboards.values().next().unwrap();
+    assert_eq!(
+        model["title"], "edited by someone else",
+        "their save was kept"
+    );
+    assert_eq!(*version, 2);
+    assert!(env.amg.state.lock().unwrap().live_tokens().is_empty());
+}

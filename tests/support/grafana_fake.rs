@@ -28,6 +28,8 @@ pub struct GrafanaState {
     pub seq: i64,
     /// Requests refused for a bad token.
     pub unauthorized: u32,
+    /// When set, someone else saves every dashboard right after it is read (a race).
+    pub race_on_read: bool,
 }
 
 #[derive(Clone)]
@@ -198,13 +200,21 @@ fn handle(st: &mut GrafanaState, req: &Request) -> Response {
                 json!({"id": st.seq, "uid": uid, "url": format!("/d/{uid}"), "status": "success", "version": version}),
             )
         }
-        ("GET", ["api", "dashboards", "uid", uid]) => match st.dashboards.get(*uid) {
-            Some((model, _, folder)) => Response::json(
-                200,
-                json!({"dashboard": model, "meta": {"folderUid": folder, "url": format!("/d/{uid}")}}),
-            ),
-            None => msg(404, "Dashboard not found"),
-        },
+        ("GET", ["api", "dashboards", "uid", uid]) => {
+            let race = st.race_on_read;
+            match st.dashboards.get_mut(*uid) {
+                Some((model, version, folder)) => {
+                    let reply = json!({"dashboard": model.clone(), "meta": {"folderUid": folder, "url": format!("/d/{uid}")}});
+                    if race {
+                        *version += 1;
+                        model["version"] = json!(*version);
+                        model["title"] = json!("edited by someone else");
+                    }
+                    Response::json(200, reply)
+                }
+                None => msg(404, "Dashboard not found"),
+            }
+        }
         ("DELETE", ["api", "dashboards", "uid", uid]) => {
             if st.dashboards.remove(*uid).is_some() {
                 msg(200, "Dashboard deleted")
