@@ -398,3 +398,22 @@ fn a_dashboard_saved_by_someone_else_during_the_update_is_not_overwritten() {
     assert_eq!(*version, 2);
     assert!(env.amg.state.lock().unwrap().live_tokens().is_empty());
 }
+
+#[test]
+fn an_owned_workspace_without_prometheus_permissions_gets_them_so_its_role_may_query_amp() {
+    let env = Env::new("grafana_ds_perm", "", "");
+    env.amp();
+    env.run(&["grafana", "--yes"]).expect_code(0);
+    // Someone removed Prometheus from the workspace's data sources.
+    env.amg.state.lock().unwrap().workspaces[0]
+        .data_sources
+        .clear();
+    let run = env.run(&["grafana", "--yes"]);
+    run.expect_code(0);
+    assert_eq!(env.amg.workspaces()[0].data_sources, ["PROMETHEUS"]);
+    let changed: Vec<_> = step_actions(&run.json(), "grafana")
+        .into_iter()
+        .filter(|(op, kind, _)| op == "update" && kind == "grafana-workspace")
+        .collect();
+    assert_eq!(changed.len(), 1, "{}", run.stdout);
+}

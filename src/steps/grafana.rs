@@ -878,7 +878,25 @@ impl Step for GrafanaStep {
             }
             ws = Self::wait_active(ctx, &client, &ws.id).await?;
         }
-        if !ws.data_sources.contains(&DataSourceType::Prometheus) {
+        if !ws.data_sources.contains(&DataSourceType::Prometheus) && ws.owned {
+            // With service-managed permissions, listing Prometheus makes AWS give the
+            // workspace role read access to AMP.
+            let mut sources = ws.data_sources.clone();
+            sources.push(DataSourceType::Prometheus);
+            client
+                .update_workspace()
+                .workspace_id(&ws.id)
+                .set_workspace_data_sources(Some(sources))
+                .send()
+                .await
+                .map_err(|e| sdk_error("grafana", "UpdateWorkspace", &e))?;
+            report
+                .actions
+                .push(Action::new(Op::Update, WORKSPACE, &ws.id).detail(
+                    "add Prometheus data-source permissions, so the workspace role may query AMP",
+                ));
+            ws = Self::wait_active(ctx, &client, &ws.id).await?;
+        } else if !ws.data_sources.contains(&DataSourceType::Prometheus) {
             report.notes.push(format!(
                 "workspace {} does not list Prometheus among its data sources: its role may lack \
                  permission to query AMP; add Amazon Managed Service for Prometheus in the workspace's data sources",

@@ -269,6 +269,16 @@ fn workspace_op(st: &mut AmgState, i: usize, m: &str, rest: &[&str], req: &Reque
     let active = st.workspaces[i].status() == "ACTIVE";
     match (m, rest) {
         ("GET", []) => Response::json(200, json!({"workspace": st.workspaces[i].describe()})),
+        ("PUT", []) => {
+            let b = req.json();
+            if let Some(list) = b["workspaceDataSources"].as_array() {
+                st.workspaces[i].data_sources = list
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect();
+            }
+            Response::json(202, json!({"workspace": st.workspaces[i].describe()}))
+        }
         ("DELETE", []) => {
             let w = st.workspaces.remove(i);
             let mut d = w.describe();
@@ -356,6 +366,16 @@ fn workspace_op(st: &mut AmgState, i: usize, m: &str, rest: &[&str], req: &Reque
                 return not_found("service account");
             };
             match (m, rest) {
+                ("PUT", []) => {
+                    let b = req.json();
+                    if let Some(list) = b["workspaceDataSources"].as_array() {
+                        st.workspaces[i].data_sources = list
+                            .iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect();
+                    }
+                    Response::json(202, json!({"workspace": st.workspaces[i].describe()}))
+                }
                 ("DELETE", []) => {
                     st.workspaces[i].service_accounts.remove(j);
                     Response::json(200, json!({"serviceAccountId": sa, "workspaceId": ws_id}))
