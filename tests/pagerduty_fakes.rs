@@ -159,6 +159,13 @@ fn grafana_then_pagerduty_configure_everything_rerun_changes_nothing_and_cleanup
         "{}",
         again.stdout
     );
+    let plan = env.run(&["pagerduty", "--dry-run"]);
+    plan.expect_code(0);
+    assert!(
+        changes(&plan.json(), "pagerduty").is_empty(),
+        "the plan of a second run shows no change: {}",
+        plan.stdout
+    );
     let again = env.run(&["pagerduty", "--yes"]);
     again.expect_code(0);
     assert!(

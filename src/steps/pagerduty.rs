@@ -579,14 +579,37 @@ impl Step for PagerdutyStep {
             plan.note("the integration key comes from pagerduty.integration_key_*: no PagerDuty service is created");
         } else {
             let name = service_name(config);
-            plan.push(
-                Action::new(Op::Create, SERVICE, &name)
-                    .detail("if it does not exist (found by name)"),
-            );
-            plan.push(
-                Action::new(Op::Create, INTEGRATION, "Events API v2")
-                    .detail("if the service has none"),
-            );
+            // Reading the service is safe with the REST token; without it, assume nothing exists.
+            let found = match (Rest::token(&config.pagerduty), ctx.aws.is_some()) {
+                (Some(token), true) => {
+                    let rest = Rest::new(&config.pagerduty, token)?;
+                    match rest.find_service(&name).await? {
+                        Some(s) => {
+                            let id = s["id"].as_str().unwrap_or_default().to_string();
+                            Some(rest.events_integration(&id).await?.is_some())
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            match found {
+                Some(has_integration) => {
+                    plan.push(Action::new(Op::Keep, SERVICE, &name));
+                    plan.push(if has_integration {
+                        Action::new(Op::Keep, INTEGRATION, "Events API v2")
+                    } else {
+                        Action::new(Op::Create, INTEGRATION, "Events API v2")
+                    });
+                }
+                None => {
+                    plan.push(Action::new(Op::Create, SERVICE, &name).detail(format!(
+                        "escalation policy {}",
+                        config.pagerduty.escalation_policy_id.as_deref().unwrap_or("(unset)")
+                    )));
+                    plan.push(Action::new(Op::Create, INTEGRATION, "Events API v2"));
+                }
+            }
         }
         plan.note(format!(
             "in Grafana: contact point {}, rule group {} in the stack's folder (compared when applied)",
