@@ -386,7 +386,8 @@ impl GrafanaStep {
             "jsonData": {
                 "httpMethod": "POST",
                 "sigV4Auth": true,
-                "sigV4AuthType": "ec2_iam_role",
+                // AMG signs with the workspace's own IAM role (service-managed permissions).
+                "sigV4AuthType": "workspace-iam-role",
                 "sigV4Region": config.region,
                 "timeInterval": config.prometheus.scrape_interval,
             },
