@@ -38,6 +38,9 @@ const POLL: Duration = Duration::from_secs(3);
 /// The workspace configuration meshctl asks for: unified alerting on.
 const WORKSPACE_CONFIGURATION: &str = r#"{"unifiedAlerting":{"enabled":true}}"#;
 
+/// The data-source type Grafana 13 migrates SigV4 Prometheus data sources to.
+const AMP_PLUGIN_TYPE: &str = "grafana-amazonprometheus-datasource";
+
 pub struct GrafanaStep;
 
 /// A workspace as meshctl sees it.
@@ -394,6 +397,17 @@ impl GrafanaStep {
         })
     }
 
+    /// Whether the stored data source is the one meshctl wants. Grafana 13 migrates SigV4
+    /// Prometheus data sources to the dedicated AMP plugin type on its own; that is not a change
+    /// to undo on every run.
+    fn datasource_matches(existing: &Value, wanted: &Value) -> bool {
+        let mut wanted = wanted.clone();
+        if existing["type"] == AMP_PLUGIN_TYPE {
+            wanted["type"] = json!(AMP_PLUGIN_TYPE);
+        }
+        Self::same_fields(existing, &wanted)
+    }
+
     /// Whether `existing` already has every field of `wanted` (Grafana adds its own).
     fn same_fields(existing: &Value, wanted: &Value) -> bool {
         match (existing, wanted) {
@@ -447,7 +461,7 @@ impl GrafanaStep {
                     )),
                 );
             }
-            Some(existing) if Self::same_fields(&existing, &wanted) => {
+            Some(existing) if Self::datasource_matches(&existing, &wanted) => {
                 report
                     .actions
                     .push(Action::new(Op::Keep, DATASOURCE, datasource_name(stack)));
@@ -1140,6 +1154,19 @@ mod tests {
         assert_eq!(newest_version(&v).as_deref(), Some("10.4"));
         assert!(has_simplified_routing("11.1"));
         assert!(!has_simplified_routing("10.4"));
+    }
+
+    #[test]
+    fn a_datasource_migrated_to_the_amp_plugin_still_matches() {
+        let c = Config::with_defaults("demo");
+        let wanted = GrafanaStep::datasource_body(&c, "https://aps/workspaces/ws-1/");
+        let mut stored = wanted.clone();
+        stored["id"] = json!(7);
+        assert!(GrafanaStep::datasource_matches(&stored, &wanted));
+        stored["type"] = json!(AMP_PLUGIN_TYPE);
+        assert!(GrafanaStep::datasource_matches(&stored, &wanted));
+        stored["jsonData"]["timeInterval"] = json!("1m");
+        assert!(!GrafanaStep::datasource_matches(&stored, &wanted));
     }
 
     #[test]
