@@ -157,7 +157,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Prometheus => one(StepId::Prometheus),
         Command::Kiali => one(StepId::Kiali),
         Command::Grafana => one(StepId::Grafana),
-        Command::Pagerduty => one(StepId::Pagerduty),
+        Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
         Command::Init(_) | Command::Completions { .. } => None,
@@ -191,6 +191,22 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
                 ..args.clone()
             };
             crate::init::run(&args, &g.config, ui)?;
+            return Ok(exit::OK);
+        }
+        Command::Pagerduty(crate::cli::PagerdutyArgs {
+            action: Some(crate::cli::PagerdutyAction::Test),
+        }) => {
+            let config = load_config(g).await?;
+            for warning in &config.warnings {
+                ui.warn(warning);
+            }
+            let aws =
+                match Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await? {
+                    Connection::Online(aws) => Some(*aws),
+                    Connection::Offline { .. } => None,
+                };
+            let report = crate::steps::pagerduty::send_test(&config, aws.as_ref()).await?;
+            ui.emit(&report);
             return Ok(exit::OK);
         }
         _ => {}

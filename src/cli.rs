@@ -115,8 +115,8 @@ pub enum Command {
     Kiali,
     /// Amazon Managed Grafana workspace, AMP data source and Istio dashboards.
     Grafana,
-    /// PagerDuty service and Grafana alerting to it.
-    Pagerduty,
+    /// PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event).
+    Pagerduty(PagerdutyArgs),
     /// Remove everything this stack owns, found by tags and labels.
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
@@ -135,6 +135,18 @@ pub struct UpArgs {
     /// Run only these steps (comma separated), e.g. `--only amp,grafana`.
     #[arg(long, value_delimiter = ',', value_enum)]
     pub only: Vec<StepId>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct PagerdutyArgs {
+    #[command(subcommand)]
+    pub action: Option<PagerdutyAction>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum PagerdutyAction {
+    /// Send a test event through the Events API v2, report its dedup key, then resolve it.
+    Test,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -195,6 +207,8 @@ enum Family {
     Apply,
     Cleanup,
     Status,
+    /// `pagerduty test`: sends one event; nothing to plan, confirm or roll back.
+    Probe,
     Init,
     Completions,
 }
@@ -211,7 +225,10 @@ impl Command {
             Command::Prometheus => "prometheus",
             Command::Kiali => "kiali",
             Command::Grafana => "grafana",
-            Command::Pagerduty => "pagerduty",
+            Command::Pagerduty(PagerdutyArgs {
+                action: Some(PagerdutyAction::Test),
+            }) => "pagerduty test",
+            Command::Pagerduty(_) => "pagerduty",
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
             Command::Init(_) => "init",
@@ -223,6 +240,9 @@ impl Command {
         match self {
             Command::Cleanup(_) => Family::Cleanup,
             Command::Status => Family::Status,
+            Command::Pagerduty(PagerdutyArgs {
+                action: Some(PagerdutyAction::Test),
+            }) => Family::Probe,
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             _ => Family::Apply,
@@ -234,12 +254,12 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Init]),
-        ("region", &[Apply, Cleanup, Status, Init]),
-        ("profile", &[Apply, Cleanup, Status]),
-        ("call-timeout", &[Apply, Cleanup, Status]),
+        ("config", &[Apply, Cleanup, Status, Probe, Init]),
+        ("region", &[Apply, Cleanup, Status, Probe, Init]),
+        ("profile", &[Apply, Cleanup, Status, Probe]),
+        ("call-timeout", &[Apply, Cleanup, Status, Probe]),
         ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Init]),
+        ("output", &[Apply, Cleanup, Status, Probe, Init]),
         ("yes", &[Apply, Cleanup]),
         ("dry-run", &[Apply, Cleanup, Init]),
         ("timeout", &[Apply, Cleanup]),
@@ -255,6 +275,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
         Family::Cleanup => "cleanup",
         Family::Status => "status",
+        Family::Probe => "pagerduty test",
         Family::Init => "init",
         Family::Completions => "completions",
     }

@@ -186,6 +186,20 @@ pub struct GrafanaConfig {
     pub admin_groups: Vec<String>,
     /// grafana.com dashboard ids to import.
     pub dashboards: Vec<u32>,
+    /// Use this existing workspace instead of creating one: meshctl adds its own objects to it
+    /// and removes only those, never the workspace.
+    pub workspace_id: Option<String>,
+    /// Grafana version for a new workspace, e.g. `10.4`; default: the newest AMG offers.
+    pub version: Option<String>,
+    /// Base URL of the Grafana HTTP API, instead of `https://<workspace endpoint>` (for
+    /// workspaces behind a private endpoint).
+    pub url: Option<String>,
+    /// Read dashboards from `<id>.json` files here instead of downloading them.
+    pub dashboards_dir: Option<PathBuf>,
+    /// Where dashboards are downloaded from: `<dashboards_url>/<id>/revisions/<rev>/download`.
+    pub dashboards_url: String,
+    /// PEM file of extra CA certificates for the Grafana HTTP API (TLS-inspecting proxies).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -196,9 +210,31 @@ pub struct PagerdutyConfig {
     /// Escalation policy the new PagerDuty service uses, e.g. `PABC123`.
     pub escalation_policy_id: Option<String>,
     /// Name of the environment variable holding the PagerDuty REST API key (never the key).
+    /// Used only when no integration key source below is set: meshctl then creates the service.
     pub api_key_env: String,
     /// `critical`, `error`, `warning` or `info`.
     pub severity: String,
+    /// Name of the environment variable holding an Events API v2 integration key.
+    pub integration_key_env: Option<String>,
+    /// File holding an Events API v2 integration key.
+    pub integration_key_file: Option<PathBuf>,
+    /// AWS Secrets Manager secret (ARN) holding an Events API v2 integration key.
+    pub integration_key_secret_arn: Option<String>,
+    /// PagerDuty REST API base URL.
+    pub api_url: String,
+    /// PagerDuty Events API base URL.
+    pub events_url: String,
+    /// PEM file of extra CA certificates for PagerDuty (TLS-inspecting proxies).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl PagerdutyConfig {
+    /// Whether the integration key comes from config indirection (no REST API use).
+    pub fn has_integration_key_source(&self) -> bool {
+        self.integration_key_env.is_some()
+            || self.integration_key_file.is_some()
+            || self.integration_key_secret_arn.is_some()
+    }
 }
 
 mod defaults {
@@ -302,6 +338,12 @@ impl Default for GrafanaConfig {
             admin_users: vec![],
             admin_groups: vec![],
             dashboards: vec![7639, 7636, 7630, 7645, 11829],
+            workspace_id: None,
+            version: None,
+            url: None,
+            dashboards_dir: None,
+            dashboards_url: "https://grafana.com/api/dashboards".into(),
+            ca_bundle: None,
         }
     }
 }
@@ -314,6 +356,12 @@ impl Default for PagerdutyConfig {
             escalation_policy_id: None,
             api_key_env: "PAGERDUTY_API_KEY".into(),
             severity: "critical".into(),
+            integration_key_env: None,
+            integration_key_file: None,
+            integration_key_secret_arn: None,
+            api_url: "https://api.pagerduty.com".into(),
+            events_url: "https://events.pagerduty.com".into(),
+            ca_bundle: None,
         }
     }
 }
@@ -629,7 +677,7 @@ fn yaml_error(text: &str, source: &str, e: &serde_yaml_ng::Error) -> Error {
 }
 
 /// Keys whose values may be secrets when mistyped: their values never appear in messages.
-const SECRET_KEYS: &[&str] = &["pagerduty.api_key_env"];
+const SECRET_KEYS: &[&str] = &["pagerduty.api_key_env", "pagerduty.integration_key_env"];
 
 /// Deserialize `value`, which sits at `prefix`; on failure, the full path and a readable message.
 fn deserialize_at<T: DeserializeOwned>(

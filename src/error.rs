@@ -123,6 +123,16 @@ pub enum Error {
         help: String,
     },
 
+    /// A call to a non-AWS HTTP API (Grafana, PagerDuty) failed.
+    #[error("{service} {operation} failed: {message}")]
+    #[diagnostic(code(meshctl::http), help("{help}"))]
+    Http {
+        service: &'static str,
+        operation: String,
+        message: String,
+        help: String,
+    },
+
     #[error("state storage {location}: {message}")]
     #[diagnostic(
         code(meshctl::state),

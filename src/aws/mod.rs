@@ -97,6 +97,14 @@ impl Aws {
         amp_client(&self.sdk)
     }
 
+    pub fn grafana(&self) -> aws_sdk_grafana::Client {
+        aws_sdk_grafana::Client::new(&self.sdk)
+    }
+
+    pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
             .interceptor(call_log(&self.sdk))

@@ -258,7 +258,7 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
     }
     match &pd.escalation_policy_id {
         Some(id) => add(keys(&["pagerduty", "escalation_policy_id"]), escalation_policy(id)),
-        None if pd.enabled => add(
+        None if pd.enabled && !pd.has_integration_key_source() => add(
             keys(&["pagerduty", "escalation_policy_id"]),
             Err("required when `pagerduty.enabled` is true: copy the escalation policy id (like PABC123) \
                  from its page in PagerDuty"
@@ -274,6 +274,38 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         keys(&["pagerduty", "severity"]),
         one_of(&pd.severity, SEVERITIES),
     );
+    if let Some(name) = &pd.integration_key_env {
+        add(
+            keys(&["pagerduty", "integration_key_env"]),
+            api_key_env(name).map_err(|m| {
+                m.replace(
+                    "api_key_env: PAGERDUTY_API_KEY",
+                    "integration_key_env: PAGERDUTY_INTEGRATION_KEY",
+                )
+                .replace("PAGERDUTY_API_KEY", "PAGERDUTY_INTEGRATION_KEY")
+            }),
+        );
+    }
+    if let Some(arn) = &pd.integration_key_secret_arn
+        && !(arn.starts_with("arn:") && arn.contains(":secretsmanager:"))
+    {
+        add(
+            keys(&["pagerduty", "integration_key_secret_arn"]),
+            Err("is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): \
+                 copy the ARN from the secret's page"
+                .into()),
+        );
+    }
+    for (key, url) in [("api_url", &pd.api_url), ("events_url", &pd.events_url)] {
+        add(keys(&["pagerduty", key]), http_url(url));
+    }
+    add(
+        keys(&["grafana", "dashboards_url"]),
+        http_url(&c.grafana.dashboards_url),
+    );
+    if let Some(url) = &c.grafana.url {
+        add(keys(&["grafana", "url"]), http_url(url));
+    }
 
     out
 }
@@ -845,6 +877,16 @@ pub(crate) fn escalation_policy(id: &str) -> Result<(), String> {
         Err(format!(
             "`{id}` is not a PagerDuty escalation policy id (P followed by 6 capital letters or digits, like PABC123): copy it from the policy's URL in PagerDuty"
         ))
+    }
+}
+
+/// A base URL for an HTTP API: `https://` (or `http://` for a local test server).
+pub(crate) fn http_url(text: &str) -> Result<(), String> {
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => Ok(()),
+        _ => Err(format!(
+            "`{text}` is not an http(s) URL: write it like https://host or https://host/path"
+        )),
     }
 }
 

@@ -1,6 +1,8 @@
 //! One module per step, each implementing [`crate::engine::Step`].
 
 pub mod amp;
+pub mod grafana;
+pub mod pagerduty;
 pub mod planned;
 
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use crate::engine::{Step, StepId};
 pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
+        StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
 }

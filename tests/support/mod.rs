@@ -8,6 +8,10 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod amg_fake;
+pub mod grafana_fake;
+pub mod http_fake;
+pub mod pagerduty_fake;
 pub mod slow_proxy;
 
 use std::collections::HashMap;
@@ -114,6 +118,13 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 // A stack in a temporary directory, driven through the real binary.
 // ---------------------------------------------------------------------------------------
 
+/// The AMG fake shared by every run in this test process that does not bring its own:
+/// moto serves no Managed Grafana, and a whole-stack `cleanup` or `status` lists workspaces.
+pub fn shared_amg() -> &'static amg_fake::AmgFake {
+    static AMG: std::sync::OnceLock<amg_fake::AmgFake> = std::sync::OnceLock::new();
+    AMG.get_or_init(|| amg_fake::AmgFake::start(Duration::ZERO))
+}
+
 /// A stack with a unique name, its own meshctl.yaml and its own local state directory.
 pub struct Stack {
     pub name: String,
@@ -201,6 +212,9 @@ impl Stack {
         }
         cmd.current_dir(self.path())
             .env("AWS_ENDPOINT_URL", endpoint)
+            // Moto has no Managed Grafana: every run reaches this process's AMG fake, unless
+            // a test sets its own (a later `.env` wins).
+            .env("AWS_ENDPOINT_URL_GRAFANA", &shared_amg().url)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -234,6 +248,39 @@ impl Stack {
             .expect("meshctl runs");
         Run::from(output)
     }
+}
+
+impl Stack {
+    /// Run `meshctl <args> --output json` against moto with extra environment variables.
+    pub fn run_json_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(
+            cmd.args(args)
+                .args(["--output", "json"])
+                .output()
+                .expect("meshctl runs"),
+        )
+    }
+}
+
+/// The actions of `step` in a run report or plan, as `(op, kind, name)`.
+pub fn step_actions(doc: &serde_json::Value, step: &str) -> Vec<(String, String, String)> {
+    let steps = doc["steps"].as_array().expect("a `steps` array");
+    let Some(s) = steps.iter().find(|s| s["step"] == step) else {
+        panic!("no {step} step in {doc:#}")
+    };
+    s["actions"]
+        .as_array()
+        .expect("an `actions` array")
+        .iter()
+        .map(|a| {
+            let f = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (f("op"), f("kind"), f("name"))
+        })
+        .collect()
 }
 
 /// The outcome of one meshctl run.

@@ -1,0 +1,117 @@
+//! The one HTTP client builder for the Grafana and PagerDuty APIs: bounded timeouts, the
+//! standard proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, read by reqwest) and an
+//! optional extra CA bundle (`ca_bundle` in config, else `SSL_CERT_FILE`) on top of the
+//! platform's trust store, for corporate networks that inspect TLS.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Longest time to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time for one request, response body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The CA bundle to add: the config's, else `SSL_CERT_FILE` when set.
+pub fn ca_bundle_path(configured: Option<&Path>) -> Option<PathBuf> {
+    configured.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("SSL_CERT_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// A client for `service` (named in errors).
+pub fn client(service: &'static str, ca_bundle: Option<&Path>) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("meshctl/", env!("CARGO_PKG_VERSION")))
+        .https_only(false);
+    if let Some(path) = ca_bundle_path(ca_bundle) {
+        let pem = std::fs::read(&path).map_err(|e| {
+            Error::config(
+                format!("cannot read the CA bundle {}: {e}", path.display()),
+                "point `ca_bundle` (or SSL_CERT_FILE) at a readable PEM file of CA certificates",
+            )
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+            Error::config(
+                format!("{} holds no PEM certificates", path.display()),
+                "the CA bundle must contain `-----BEGIN CERTIFICATE-----` blocks; export your proxy's CA in PEM format",
+            )
+        })?;
+        if certs.is_empty() {
+            return Err(Error::config(
+                format!("{} holds no PEM certificates", path.display()),
+                "the CA bundle must contain `-----BEGIN CERTIFICATE-----` blocks; export your proxy's CA in PEM format",
+            ));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| Error::Http {
+        service,
+        operation: "client setup".into(),
+        message: e.to_string(),
+        help: "check the proxy variables (HTTPS_PROXY, NO_PROXY) and the CA bundle".into(),
+    })
+}
+
+/// A transport error (no HTTP status) as a meshctl error with a hint.
+pub fn transport_error(service: &'static str, operation: &str, err: &reqwest::Error) -> Error {
+    let help = if err.is_timeout() {
+        "the server did not answer in time: check the network path (proxy, VPN) and run again"
+    } else if err.is_connect() {
+        "could not connect: check the URL, and HTTPS_PROXY / NO_PROXY if you are behind a proxy"
+    } else {
+        "if a proxy inspects TLS, set `ca_bundle` (or SSL_CERT_FILE) to its CA; run again with -v for details"
+    };
+    let message = chain(err);
+    Error::Http {
+        service,
+        operation: operation.to_string(),
+        message,
+        help: help.into(),
+    }
+}
+
+fn chain(err: &reqwest::Error) -> String {
+    let mut msg = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// A secret (token, integration key): held in memory only, never printed. `Debug` and
+/// `Display` show a placeholder; [`Secret::expose`] is the one way to read it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
