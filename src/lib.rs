@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod init;
+pub mod kube;
 pub mod steps;
 pub mod templates;
 pub mod ui;
