@@ -12,6 +12,7 @@ mod config_corpus;
 mod config_env;
 mod engine;
 mod init_cli;
+mod kube_adapter;
 mod lock;
 mod rollback_moto;
 mod state_s3;

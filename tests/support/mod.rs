@@ -8,6 +8,8 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod eks_auth;
+pub mod kube_fake;
 pub mod slow_proxy;
 
 use std::collections::HashMap;
