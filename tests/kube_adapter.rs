@@ -654,3 +654,93 @@ async fn a_read_only_identity_gets_403_with_rbac_help() {
         .unwrap_or_default();
     assert!(help.contains("RBAC"), "{help}");
 }
+
+#[tokio::test]
+async fn fake_lists_by_every_selector_operator_and_keeps_resource_version_on_a_no_op_apply() {
+    let (_fake, kube, _dir) = setup(Options::default()).await;
+    kube.apply("mesh", &objects(SETTINGS), &opts())
+        .await
+        .expect("namespace");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().clone(), "shop");
+    for (name, tier) in [("a", Some("web")), ("b", Some("db")), ("c", None)] {
+        let labels = match tier {
+            Some(t) => json!({"tier": t}),
+            None => json!({}),
+        };
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}});
+        cms.patch(name, &PatchParams::apply("t"), &Patch::Apply(&cm))
+            .await
+            .expect("create");
+    }
+    let names = |selector: &'static str| {
+        let cms = cms.clone();
+        async move {
+            let list = cms
+                .list(&kube::api::ListParams::default().labels(selector))
+                .await
+                .expect("list");
+            let mut n: Vec<String> = list
+                .items
+                .into_iter()
+                .filter_map(|c| c.metadata.name)
+                .filter(|n| n.len() == 1)
+                .collect();
+            n.sort();
+            n
+        }
+    };
+    assert_eq!(names("tier=web").await, ["a"]);
+    assert_eq!(names("tier==db").await, ["b"]);
+    assert_eq!(names("tier!=web").await, ["b", "c"]);
+    assert_eq!(names("tier in (web,db)").await, ["a", "b"]);
+    assert_eq!(names("tier notin (web)").await, ["b", "c"]);
+    assert_eq!(names("tier").await, ["a", "b"]);
+    assert_eq!(names("!tier").await, ["c"]);
+
+    let before = cms.get("a").await.expect("get").metadata.resource_version;
+    let same = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"tier": "web"}}});
+    let after = cms
+        .patch("a", &PatchParams::apply("t"), &Patch::Apply(&same))
+        .await
+        .expect("re-apply");
+    assert_eq!(after.metadata.resource_version, before);
+}
+
+#[tokio::test]
+async fn a_terminating_namespace_refuses_new_objects_until_it_is_gone() {
+    let (fake, kube, _dir) = setup(Options::default()).await;
+    let held = format!(
+        "{SETTINGS}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: held, namespace: shop, finalizers: [example.com/hold]}}\n"
+    );
+    kube.apply("mesh", &objects(&held), &opts())
+        .await
+        .expect("apply");
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(kube.client().clone());
+    namespaces
+        .delete("shop", &kube::api::DeleteParams::background())
+        .await
+        .expect("delete the namespace");
+    let ns = fake
+        .object("", "namespaces", "", "shop")
+        .expect("kept while not empty");
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    assert!(fake.object("", "configmaps", "shop", "settings").is_none());
+    let late = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late, namespace: shop}\n";
+    let err = kube
+        .apply("mesh", &objects(late), &opts())
+        .await
+        .expect_err("terminating");
+    assert_eq!(err.code(), Some(403), "{err}");
+    assert!(err.to_string().contains("being terminated"), "{err}");
+
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().clone(), "shop");
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("remove the finalizer");
+    assert!(fake.object("", "configmaps", "shop", "held").is_none());
+    assert!(fake.object("", "namespaces", "", "shop").is_none());
+}
