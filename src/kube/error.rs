@@ -115,10 +115,15 @@ impl KubeError {
                     help: help_for(code).to_string(),
                 }
             }
-            ::kube::Error::Service(e) => KubeError::Transport {
-                action: action.to_string(),
-                object: object.to_string(),
-                message: source_chain(e.as_ref()),
+            // The bearer layer's own failure (e.g. a token could not be minted) comes back as
+            // a service error: keep it as it was raised, with its own help.
+            ::kube::Error::Service(e) => match e.downcast::<KubeError>() {
+                Ok(own) => *own,
+                Err(e) => KubeError::Transport {
+                    action: action.to_string(),
+                    object: object.to_string(),
+                    message: source_chain(e.as_ref()),
+                },
             },
             ::kube::Error::HyperError(e) => KubeError::Transport {
                 action: action.to_string(),

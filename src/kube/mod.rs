@@ -472,6 +472,7 @@ impl Kube {
         selector: &str,
     ) -> Result<Vec<(ObjectRef, ApiResource, ApiCapabilities)>, KubeError> {
         let mut found = vec![];
+        let mut seen = HashSet::new();
         for (ar, caps) in self.deletable_resources().await? {
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
             let list = api
@@ -481,6 +482,12 @@ impl Kube {
                     KubeError::from_kube("list", &format!("{} ({selector})", ar.plural), e)
                 })?;
             for item in list.items {
+                // One object served by two groups (core and events.k8s.io events) counts once.
+                if let Some(uid) = &item.metadata.uid
+                    && !seen.insert(uid.clone())
+                {
+                    continue;
+                }
                 let r = ObjectRef {
                     api_version: ar.api_version.clone(),
                     kind: ar.kind.clone(),
@@ -698,6 +705,17 @@ mod tests {
         let mut out = vec![];
         diff_paths("", &a, &b, &mut out);
         assert_eq!(out, ["metadata.labels.b", "spec.ports", "spec.replicas"]);
+    }
+
+    #[test]
+    fn ca_bundle_gives_the_der_of_each_certificate() {
+        let pem_text = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n\
+                        -----BEGIN CERTIFICATE-----\nAwQF\n-----END CERTIFICATE-----\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem_text);
+        assert_eq!(
+            ca_certificates(&b64),
+            Ok(vec![vec![0, 1, 2], vec![3, 4, 5]])
+        );
     }
 
     #[test]
