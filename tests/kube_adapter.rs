@@ -462,11 +462,16 @@ async fn wait_on_an_unready_deployment_times_out_saying_what_and_why() {
         "progress says why"
     );
 
+    // PUT on the status subresource replaces the status as a controller does.
+    let mut ready = status(3, "True", "MinimumReplicasAvailable");
+    ready["apiVersion"] = json!("apps/v1");
+    ready["kind"] = json!("Deployment");
+    ready["metadata"] = json!({"name": "web", "namespace": "shop"});
     deployments
-        .patch_status(
+        .replace_status(
             "web",
-            &PatchParams::default(),
-            &Patch::Merge(&status(3, "True", "MinimumReplicasAvailable")),
+            &kube::api::PostParams::default(),
+            &serde_json::from_value(ready).expect("a deployment document"),
         )
         .await
         .expect("now available");
@@ -582,6 +587,12 @@ fn eks_auth_accepts_a_minted_token_and_rejects_other_clusters_and_old_ones() {
         auth.verify(&mint("other", now), now)
             .unwrap_err()
             .contains("signature")
+    );
+    let ahead = now + Duration::from_secs(10 * 60);
+    assert!(
+        auth.verify(&mint("prod-mesh", ahead), now)
+            .unwrap_err()
+            .contains("future")
     );
     let old = now - Duration::from_secs(16 * 60);
     assert!(
