@@ -755,3 +755,35 @@ async fn a_terminating_namespace_refuses_new_objects_until_it_is_gone() {
     assert!(fake.object("", "configmaps", "shop", "held").is_none());
     assert!(fake.object("", "namespaces", "", "shop").is_none());
 }
+
+#[tokio::test]
+async fn connection_problems_name_the_file_or_endpoint_and_how_to_fix() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("no-such-kubeconfig");
+    let err = Kube::from_kubeconfig(STACK, Some(&missing), None)
+        .await
+        .err()
+        .expect("no kubeconfig");
+    assert!(matches!(err, KubeError::Kubeconfig { .. }), "{err}");
+    assert!(err.to_string().contains("no-such-kubeconfig"), "{err}");
+
+    // Nothing listens on port 9: a transport error, with no Debug text.
+    let tokens = Arc::new(EksTokenSource::new(creds(), "us-east-1", "prod-mesh"));
+    let kube = Kube::from_eks(STACK, "http://127.0.0.1:9", None, tokens).expect("client");
+    let err = kube.server_version().await.expect_err("unreachable");
+    assert!(matches!(err, KubeError::Transport { .. }), "{err}");
+    let help = miette::Diagnostic::help(&err)
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    assert!(help.contains("reachable"), "{help}");
+
+    let err = Kube::from_eks(
+        STACK,
+        "https://x",
+        Some("bm90IHBlbQ=="),
+        Arc::new(EksTokenSource::new(creds(), "us-east-1", "c")),
+    )
+    .err()
+    .expect("a CA bundle that is not PEM");
+    assert!(err.to_string().contains("CA bundle"), "{err}");
+}
