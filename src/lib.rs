@@ -12,6 +12,7 @@ pub mod error;
 pub mod grafana;
 pub mod http;
 pub mod init;
+pub mod kube;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;

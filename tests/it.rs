@@ -17,6 +17,7 @@ mod engine;
 mod flags;
 mod grafana_fakes;
 mod init_cli;
+mod kube_adapter;
 mod lock;
 mod no_panic;
 mod ownership_moto;

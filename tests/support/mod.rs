@@ -9,8 +9,10 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod eks_auth;
 pub mod grafana_fake;
 pub mod http_fake;
+pub mod kube_fake;
 pub mod pagerduty_fake;
 pub mod slow_proxy;
 
