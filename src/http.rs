@@ -13,6 +13,49 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time for one request, response body included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Send `req` for `service`, logging the call as the AWS calls are logged (docs/output.md):
+/// at `-v` one line with the operation, the host, the status and the duration (target
+/// `meshctl::http`), at `-vv` the request id the server sent. Never headers or bodies, which
+/// carry tokens and keys.
+pub async fn send(
+    service: &'static str,
+    operation: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let (client, request) = req.build_split();
+    let request = request.map_err(|e| transport_error(service, operation, &e))?;
+    let url = request.url();
+    let host = match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => "(no host)".to_string(),
+    };
+    let started = std::time::Instant::now();
+    let result = client.execute(request).await;
+    let ms = started.elapsed().as_millis();
+    match &result {
+        Ok(resp) => {
+            tracing::debug!(
+                target: "meshctl::http",
+                "{service} {operation} {host}: HTTP {} in {ms} ms",
+                resp.status().as_u16()
+            );
+            let id = ["x-request-id", "x-amzn-requestid", "x-grafana-trace-id"]
+                .iter()
+                .find_map(|h| resp.headers().get(*h)?.to_str().ok());
+            if let Some(id) = id {
+                tracing::trace!(target: "meshctl::http", "{service} {operation}: request id {id}");
+            }
+        }
+        Err(e) => tracing::debug!(
+            target: "meshctl::http",
+            "{service} {operation} {host}: failed after {ms} ms ({})",
+            if e.is_timeout() { "timed out" } else if e.is_connect() { "cannot connect" } else { "transport error" }
+        ),
+    }
+    result.map_err(|e| transport_error(service, operation, &e))
+}
+
 /// The CA bundle to add: the config's, else `SSL_CERT_FILE` when set.
 pub fn ca_bundle_path(configured: Option<&Path>) -> Option<PathBuf> {
     configured.map(Path::to_path_buf).or_else(|| {

@@ -73,7 +73,6 @@ impl Rest {
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), Error> {
         let operation = format!("{method} {path}");
-        tracing::debug!("pagerduty: {operation}");
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -85,10 +84,7 @@ impl Rest {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport_error(SERVICE, &operation, &e))?;
+        let resp = crate::http::send(SERVICE, &operation, req).await?;
         let status = resp.status();
         let bytes = resp
             .bytes()
@@ -289,13 +285,11 @@ impl Events {
             body["payload"] = p;
         }
         let operation = format!("Events API {action}");
-        let resp = self
+        let req = self
             .http
             .post(format!("{}/v2/enqueue", self.base))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport_error(SERVICE, &operation, &e))?;
+            .json(&body);
+        let resp = crate::http::send(SERVICE, &operation, req).await?;
         let status = resp.status();
         let out: Value = resp.json().await.unwrap_or(Value::Null);
         if status == StatusCode::BAD_REQUEST {

@@ -248,6 +248,18 @@ fn secrets_never_appear_in_output_logs_state_ledger_or_plans() {
             r.expect_code(0);
         }
     }
+    // -v and -vv log each HTTP call (operation, host, status, duration), like each AWS call.
+    assert!(
+        runs[1].stderr.contains("meshctl::http")
+            && runs[1].stderr.contains("POST /api/datasources"),
+        "{}",
+        runs[1].stderr
+    );
+    assert!(
+        runs[3].stderr.contains("PagerDuty POST /services"),
+        "{}",
+        runs[3].stderr
+    );
     let mut secrets = env.g.amg.state.lock().unwrap().all_token_keys();
     assert!(!secrets.is_empty(), "tokens were minted");
     let keys = env.pd.snapshot().minted;

@@ -98,11 +98,17 @@ impl Aws {
     }
 
     pub fn grafana(&self) -> aws_sdk_grafana::Client {
-        aws_sdk_grafana::Client::new(&self.sdk)
+        let conf = aws_sdk_grafana::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_grafana::Client::from_conf(conf)
     }
 
     pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&self.sdk)
+        let conf = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {

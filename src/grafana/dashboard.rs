@@ -66,11 +66,7 @@ pub async fn download(http: &reqwest::Client, base: &str, id: u32) -> Result<Val
         pinned_revision(id)
     );
     let operation = format!("download dashboard {id}");
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| crate::http::transport_error("grafana.com", &operation, &e))?;
+    let resp = crate::http::send("grafana.com", &operation, http.get(&url)).await?;
     if !resp.status().is_success() {
         return Err(Error::Http {
             service: "grafana.com",

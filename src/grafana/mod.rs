@@ -48,7 +48,6 @@ impl GrafanaApi {
         headers: &[(&str, &str)],
     ) -> Result<Reply, Error> {
         let operation = format!("{method} {path}");
-        tracing::debug!("grafana: {operation}");
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -59,10 +58,7 @@ impl GrafanaApi {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport_error(SERVICE, &operation, &e))?;
+        let resp = crate::http::send(SERVICE, &operation, req).await?;
         let status = resp.status();
         let bytes = resp
             .bytes()
