@@ -137,7 +137,7 @@ fn grafana_provisions_workspace_datasource_folder_and_dashboards_then_reruns_wit
     assert_eq!(ds["type"], "prometheus");
     assert_eq!(ds["jsonData"]["sigV4Auth"], true);
     assert_eq!(ds["jsonData"]["sigV4Region"], support::REGION);
-    assert_eq!(ds["jsonData"]["sigV4AuthType"], "workspace-iam-role");
+    assert_eq!(ds["jsonData"]["sigV4AuthType"], "ec2_iam_role");
     assert_eq!(ds["jsonData"]["httpMethod"], "POST");
     assert_eq!(ds["jsonData"]["timeInterval"], "30s");
     assert!(

@@ -389,8 +389,9 @@ impl GrafanaStep {
             "jsonData": {
                 "httpMethod": "POST",
                 "sigV4Auth": true,
-                // AMG signs with the workspace's own IAM role (service-managed permissions).
-                "sigV4AuthType": "workspace-iam-role",
+                // AMG signs with the workspace's own IAM role (service-managed permissions),
+                // which the data-source settings call `ec2_iam_role` ("Workspace IAM Role").
+                "sigV4AuthType": "ec2_iam_role",
                 "sigV4Region": config.region,
                 "timeInterval": config.prometheus.scrape_interval,
             },
