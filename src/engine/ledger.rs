@@ -47,6 +47,17 @@ impl Resource {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(|v| v.as_str())
     }
+
+    /// The error for a ledger entry whose kind `step` does not know how to undo (a ledger
+    /// written by another meshctl version, or edited by hand).
+    pub fn unknown_kind(step: StepId, kind: &str) -> Error {
+        Error::State {
+            location: "ledger".into(),
+            message: format!(
+                "{step} does not know resource kind `{kind}`: remove it with `meshctl cleanup --only {step}`"
+            ),
+        }
+    }
 }
 
 /// How the run that owns the ledger ended.

@@ -866,10 +866,7 @@ impl Step for AmpStep {
                 Self::delete_namespace(&client, ws, &resource.id).await?;
             }
             other => {
-                return Err(Error::State {
-                    location: "ledger".into(),
-                    message: format!("amp does not know resource kind `{other}`"),
-                });
+                return Err(Resource::unknown_kind(StepId::Amp, other));
             }
         }
         Ok(())

@@ -1107,10 +1107,7 @@ impl Step for GrafanaStep {
                     .await?;
             }
             other => {
-                return Err(Error::State {
-                    location: "ledger".into(),
-                    message: format!("grafana does not know resource kind `{other}`"),
-                });
+                return Err(Resource::unknown_kind(StepId::Grafana, other));
             }
         }
         Ok(())

@@ -776,10 +776,7 @@ impl Step for PagerdutyStep {
                     .await?;
             }
             other => {
-                return Err(Error::State {
-                    location: "ledger".into(),
-                    message: format!("pagerduty does not know resource kind `{other}`"),
-                });
+                return Err(Resource::unknown_kind(StepId::Pagerduty, other));
             }
         }
         Ok(())
