@@ -292,6 +292,17 @@ where
             code: None,
             message: format!("{}: {}", at("unexpected answer from"), detail()),
         },
+        // Every error AWS itself sends carries a code; an error answer without one came from
+        // something else at that address (a proxy's or another server's page).
+        SdkError::ServiceError(_) if err.code().is_none() => Classified {
+            kind: AwsErrorKind::BadResponse,
+            code: None,
+            message: format!(
+                "{}: the answer is not an AWS error document ({})",
+                at("unexpected answer from"),
+                detail()
+            ),
+        },
         _ => {
             let code = err.code().map(str::to_string);
             let kind = code
@@ -394,6 +405,24 @@ mod tests {
             assert_eq!(c.kind, kind, "{code}");
             assert_eq!(c.message, format!("{code}: from the service"));
         }
+    }
+
+    #[test]
+    fn an_error_answer_without_an_aws_error_code_is_a_bad_response() {
+        let meta = ErrorMetadata::builder()
+            .message("Error at offset 0: unexpected token '<'")
+            .build();
+        let err: Err = SdkError::service_error(
+            GetCallerIdentityError::generic(meta),
+            HttpResponse::new(StatusCode::try_from(404).expect("404"), SdkBody::empty()),
+        );
+        let c = classify(&err);
+        assert_eq!(c.kind, AwsErrorKind::BadResponse);
+        assert!(
+            c.message.contains("not an AWS error document"),
+            "{}",
+            c.message
+        );
     }
 
     #[test]
