@@ -55,6 +55,9 @@ _meshctl() {
             meshctl,status)
                 cmd="meshctl__subcmd__status"
                 ;;
+            meshctl,token)
+                cmd="meshctl__subcmd__token"
+                ;;
             meshctl,up)
                 cmd="meshctl__subcmd__up"
                 ;;
@@ -97,6 +100,9 @@ _meshctl() {
             meshctl__subcmd__help,status)
                 cmd="meshctl__subcmd__help__subcmd__status"
                 ;;
+            meshctl__subcmd__help,token)
+                cmd="meshctl__subcmd__help__subcmd__token"
+                ;;
             meshctl__subcmd__help,up)
                 cmd="meshctl__subcmd__help__subcmd__up"
                 ;;
@@ -122,7 +128,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up amp grafana pagerduty cleanup status init completions cluster istio irsa prometheus kiali help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,7 +360,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp grafana pagerduty cleanup status init completions cluster istio irsa prometheus kiali help"
+            opts="up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -550,6 +556,20 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -900,6 +920,48 @@ _meshctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__token)
+            opts="-y -v -h -V --cluster --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -160,7 +160,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
-        Command::Init(_) | Command::Completions { .. } => None,
+        Command::Init(_) | Command::Completions { .. } | Command::Token(_) => None,
     }
 }
 
@@ -176,6 +176,16 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
         ));
     }
     match &cli.command {
+        Command::Token(args) => {
+            let profile = g.profile.as_deref();
+            let region = token_region(g.region.as_deref(), profile).await?;
+            let token = crate::aws::eks_token(&region, profile, &args.cluster).await?;
+            // Exactly the document client-go reads on stdout, whatever --output says.
+            let doc = serde_json::to_string_pretty(&token.exec_credential())
+                .map_err(|e| Error::usage(format!("cannot print the token: {e}"), "report this"))?;
+            println!("{doc}");
+            return Ok(exit::OK);
+        }
         Command::Completions { shell } => {
             let mut cmd = crate::cli::command();
             let mut script = Vec::new();
@@ -638,6 +648,29 @@ async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     let mut config = config::load(&g.config, &env, &overrides)?;
     config.state = resolve_state(&config.state, &g.config);
     Ok(config)
+}
+
+/// The region `meshctl token` signs for: `--region`, else `AWS_REGION`, `AWS_DEFAULT_REGION`,
+/// the profile's region. No default: a token for the wrong region is refused by the cluster.
+async fn token_region(flag: Option<&str>, profile: Option<&str>) -> Result<String, Error> {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .and_then(|v| v.into_string().ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    if let Some(r) = flag.map(str::to_string).or_else(|| from_env("AWS_REGION")) {
+        return Ok(r);
+    }
+    if let Some(r) = from_env("AWS_DEFAULT_REGION") {
+        return Ok(r);
+    }
+    match config::profile_region(profile).await {
+        Some((_, region)) => Ok(region),
+        None => Err(Error::usage(
+            "no region to sign the token for",
+            "pass --region (the cluster's region), or set AWS_REGION",
+        )),
+    }
 }
 
 /// `state` as written, or, for a relative directory, that directory next to `config_file`.

@@ -123,11 +123,21 @@ pub enum Command {
     Status,
     /// Write a commented meshctl.yaml.
     Init(InitArgs),
+    /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
+    /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
+    Token(TokenArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Name of the EKS cluster the token is for (the API server checks it).
+    #[arg(long)]
+    pub cluster: String,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -211,6 +221,8 @@ enum Family {
     Probe,
     Init,
     Completions,
+    /// `token`: signs locally; needs a region and credentials, nothing else.
+    Token,
 }
 
 impl Command {
@@ -232,6 +244,7 @@ impl Command {
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
             Command::Init(_) => "init",
+            Command::Token(_) => "token",
             Command::Completions { .. } => "completions",
         }
     }
@@ -245,6 +258,7 @@ impl Command {
             }) => Family::Probe,
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
+            Command::Token(_) => Family::Token,
             _ => Family::Apply,
         }
     }
@@ -255,8 +269,8 @@ const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
         ("config", &[Apply, Cleanup, Status, Probe, Init]),
-        ("region", &[Apply, Cleanup, Status, Probe, Init]),
-        ("profile", &[Apply, Cleanup, Status, Probe]),
+        ("region", &[Apply, Cleanup, Status, Probe, Init, Token]),
+        ("profile", &[Apply, Cleanup, Status, Probe, Token]),
         ("call-timeout", &[Apply, Cleanup, Status, Probe]),
         ("allow-region-change", &[Apply, Cleanup, Status]),
         ("output", &[Apply, Cleanup, Status, Probe, Init]),
@@ -278,6 +292,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Probe => "pagerduty test",
         Family::Init => "init",
         Family::Completions => "completions",
+        Family::Token => "token",
     }
 }
 

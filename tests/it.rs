@@ -28,6 +28,7 @@ mod signals;
 mod state_location;
 mod state_s3;
 mod templates;
+mod token_cli;
 
 #[test]
 fn suite_lists_every_test_file() {

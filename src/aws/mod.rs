@@ -119,6 +119,37 @@ impl Aws {
     }
 }
 
+/// An EKS bearer token for `cluster`, signed locally with the credentials the default chain
+/// finds (or `profile`'s). No network call: `meshctl token` runs on every kubectl request.
+pub async fn eks_token(
+    region: &str,
+    profile: Option<&str>,
+    cluster: &str,
+) -> Result<eks_token::EksToken, Error> {
+    use aws_credential_types::provider::ProvideCredentials;
+    if let Some(name) = profile {
+        credentials::check_profile_exists(name).await?;
+    }
+    let provider = credentials::find(aws_config::Region::new(region.to_string()), profile)
+        .await
+        .map_err(|reason| {
+            Error::usage(
+                format!("no AWS credentials to sign the token with: {reason}"),
+                "set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            )
+        })?;
+    let credentials = provider.provide_credentials().await.map_err(|e| {
+        Error::usage(
+            format!(
+                "the AWS credentials could not be loaded: {}",
+                error_chain(&e)
+            ),
+            "refresh them (for SSO: `aws sso login`), or pick another --profile",
+        )
+    })?;
+    eks_token::mint(&credentials, region, cluster, std::time::SystemTime::now())
+}
+
 /// Connect and per-attempt timeouts: each attempt of a call gets `call_timeout`, a connection
 /// at most [`MAX_CONNECT_TIMEOUT`] (less when the call timeout is shorter). Every HTTP client
 /// meshctl builds, AWS or not (Grafana, PagerDuty), takes its connect and per-request timeouts

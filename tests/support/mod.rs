@@ -43,6 +43,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "cleanup",
     "status",
     "init",
+    "token",
     "completions",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
