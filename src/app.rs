@@ -21,6 +21,21 @@ use crate::engine::{Ledger, Plan, RunOptions, StackState, StepCtx, StepId, StepS
 use crate::error::{Error, exit};
 use crate::ui::{StepProgress, Ui};
 
+/// `MESHCTL_POLL_INTERVAL`: the longest interval any wait polls at (for emulators and tests).
+fn poll_interval_from_env() -> Result<Option<std::time::Duration>, Error> {
+    match std::env::var("MESHCTL_POLL_INTERVAL") {
+        Ok(v) if !v.trim().is_empty() => {
+            humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
+                Error::usage(
+                    format!("MESHCTL_POLL_INTERVAL={v} is not a duration: {e}"),
+                    "use a duration such as 200ms or 2s, or unset it",
+                )
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Parse the command line. A usage error exits 2 (clap's convention); with `--output json`
 /// it also prints a JSON error document on stdout, as every other error does.
 pub fn parse_args() -> Cli {
@@ -255,6 +270,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
                 timeout: g.timeout,
                 no_wait: g.no_wait,
                 no_rollback: g.no_rollback,
+                poll_interval: poll_interval_from_env()?,
             },
             ledger: Ledger::scratch(&config.name),
             state,

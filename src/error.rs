@@ -159,6 +159,11 @@ pub enum Error {
     #[diagnostic(code(meshctl::plan::conflict), help("{help}"))]
     PlanConflict { message: String, help: String },
 
+    /// A Kubernetes API call (or the connection to the API server) failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Kube(#[from] crate::kube::KubeError),
+
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
     Template { name: String, message: String },

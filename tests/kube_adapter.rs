@@ -279,7 +279,7 @@ async fn conflict_without_force_names_the_other_manager_and_field() {
         .apply("mesh", &objects(SETTINGS), &opts())
         .await
         .expect_err("a conflict");
-    assert_eq!(err.code(), Some(409));
+    assert_eq!(err.status_code(), Some(409));
     let text = err.to_string();
     assert!(text.contains("ConfigMap shop/settings"), "{text}");
     assert!(
@@ -507,7 +507,7 @@ async fn token_minted_for_another_cluster_gets_401_and_a_clear_error() {
         .server_version()
         .await
         .expect_err("another cluster's token");
-    assert_eq!(err.code(), Some(401));
+    assert_eq!(err.status_code(), Some(401));
     let help = miette::Diagnostic::help(&err)
         .map(|h| h.to_string())
         .unwrap_or_default();
@@ -550,7 +550,7 @@ async fn an_expired_token_is_replaced_by_a_fresh_one() {
     let kube = Kube::from_eks(STACK, &fake.url, None, tokens).expect("client");
     // Signed 20 minutes ago: the API server no longer accepts it.
     let err = kube.server_version().await.expect_err("an expired token");
-    assert_eq!(err.code(), Some(401));
+    assert_eq!(err.status_code(), Some(401));
     let why = fake
         .requests()
         .last()
@@ -627,7 +627,7 @@ async fn api_errors_say_who_what_and_how_to_fix() {
         .apply("mesh", &objects(cm), &opts())
         .await
         .expect_err("no namespace");
-    assert_eq!(err.code(), Some(404), "{err}");
+    assert_eq!(err.status_code(), Some(404), "{err}");
     assert!(
         err.to_string().contains("namespaces \"nowhere\" not found"),
         "{err}"
@@ -638,7 +638,7 @@ async fn api_errors_say_who_what_and_how_to_fix() {
         .apply("mesh", &objects(bad), &opts())
         .await
         .expect_err("invalid");
-    assert_eq!(err.code(), Some(422), "{err}");
+    assert_eq!(err.status_code(), Some(422), "{err}");
     // A manifest without kind names its document.
     let err = manifest::parse("m.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n")
         .expect_err("no kind");
@@ -659,7 +659,7 @@ async fn a_read_only_identity_gets_403_with_rbac_help() {
         .apply("mesh", &objects(SETTINGS), &opts())
         .await
         .expect_err("forbidden");
-    assert_eq!(err.code(), Some(403), "{err}");
+    assert_eq!(err.status_code(), Some(403), "{err}");
     let help = miette::Diagnostic::help(&err)
         .map(|h| h.to_string())
         .unwrap_or_default();
@@ -741,7 +741,7 @@ async fn a_terminating_namespace_refuses_new_objects_until_it_is_gone() {
         .apply("mesh", &objects(late), &opts())
         .await
         .expect_err("terminating");
-    assert_eq!(err.code(), Some(403), "{err}");
+    assert_eq!(err.status_code(), Some(403), "{err}");
     assert!(err.to_string().contains("being terminated"), "{err}");
 
     let cms: Api<ConfigMap> = Api::namespaced(kube.client().clone(), "shop");

@@ -111,6 +111,41 @@ impl Aws {
         aws_sdk_secretsmanager::Client::from_conf(conf)
     }
 
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
+    }
+
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        let conf = aws_sdk_eks::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_eks::Client::from_conf(conf)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        let conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(conf)
+    }
+
+    pub fn appmesh(&self) -> aws_sdk_appmesh::Client {
+        let conf = aws_sdk_appmesh::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_appmesh::Client::from_conf(conf)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
             .interceptor(call_log(&self.sdk))

@@ -10,7 +10,13 @@ use super::tree::{self, Seg, Shape};
 pub const PREFIX: &str = "MESHCTL_";
 
 /// Variables read by flags or logging, not config keys.
-pub const NOT_CONFIG: &[&str] = &["MESHCTL_CONFIG", "MESHCTL_OUTPUT", "MESHCTL_LOG"];
+pub const NOT_CONFIG: &[&str] = &[
+    "MESHCTL_CONFIG",
+    "MESHCTL_OUTPUT",
+    "MESHCTL_LOG",
+    "MESHCTL_CALL_TIMEOUT",
+    "MESHCTL_POLL_INTERVAL",
+];
 
 /// Variables starting with this are left to test harnesses.
 pub const TEST_PREFIX: &str = "MESHCTL_TEST_";

@@ -91,6 +91,9 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub no_wait: bool,
     pub no_rollback: bool,
+    /// Upper bound on every polling interval (`MESHCTL_POLL_INTERVAL`, e.g. `200ms`): emulators
+    /// and tests use it so waits that poll real AWS every 30 s poll quickly there.
+    pub poll_interval: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -99,6 +102,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(30 * 60),
             no_wait: false,
             no_rollback: false,
+            poll_interval: None,
         }
     }
 }
@@ -135,7 +139,15 @@ impl StepCtx {
         self.aws.as_ref().ok_or(Error::NoCredentials)
     }
 
+    /// The interval to poll at: `default`, or less when `MESHCTL_POLL_INTERVAL` caps it.
+    pub fn poll(&self, default: Duration) -> Duration {
+        self.options
+            .poll_interval
+            .map_or(default, |cap| cap.min(default))
+    }
+
     /// Poll `check` until it returns `Some`, telling the user what is awaited.
+    /// `interval` is capped by [`StepCtx::poll`].
     ///
     /// Stops with [`Error::Interrupted`] on Ctrl-C and [`Error::Timeout`] after `--timeout`.
     pub async fn wait_for<T, F, Fut>(
@@ -162,7 +174,7 @@ impl StepCtx {
             self.progress.waiting(what);
             tokio::select! {
                 _ = self.cancel.cancelled() => return Err(Error::Interrupted),
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(self.poll(interval)) => {}
             }
         }
     }

@@ -139,7 +139,7 @@ impl KubeError {
     }
 
     /// The HTTP status of an API error, if this is one.
-    pub fn code(&self) -> Option<u16> {
+    pub fn status_code(&self) -> Option<u16> {
         match self {
             KubeError::Api { code, .. } => Some(*code),
             _ => None,

@@ -4,6 +4,7 @@
 //! See docs/kubernetes.md.
 
 pub mod auth;
+pub mod connect;
 pub mod error;
 pub mod manifest;
 mod wait;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use auth::{BearerLayer, Clock, EksTokenSource, TokenSource};
+pub use connect::connect;
 pub use error::KubeError;
 pub use manifest::{COMPONENT_LABEL, MANAGED_BY, ObjectRef};
 pub use wait::{Condition, readiness};
