@@ -105,7 +105,7 @@ async fn the_api_server_accepts_a_token_for_its_cluster_and_refuses_another_clus
         .server_version()
         .await
         .expect_err("another cluster's token");
-    assert_eq!(err.code(), Some(401));
+    assert_eq!(err.status_code(), Some(401));
 }
 
 #[test]
