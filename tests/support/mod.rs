@@ -29,6 +29,8 @@ use aws_types::region::Region;
 use tempfile::TempDir;
 
 pub const REGION: &str = "us-east-1";
+/// The account moto answers STS GetCallerIdentity with.
+pub const MOTO_ACCOUNT: &str = "123456789012";
 /// Every subcommand `meshctl --help` and the completion scripts must offer.
 pub const SUBCOMMANDS: &[&str] = &[
     "up",
@@ -201,6 +203,30 @@ impl Stack {
 
     pub fn lock_file(&self) -> PathBuf {
         self.state_dir().join("lock.json")
+    }
+
+    /// Record in the local state that `step` was applied with `outputs` (in moto's account
+    /// and [`REGION`]), as if an earlier run had done it: tests of a step seed its
+    /// prerequisites' outputs this way (e.g. the cluster endpoint and OIDC issuer).
+    pub fn seed_applied(&self, step: &str, outputs: &[(&str, &str)]) {
+        let path = self.state_dir().join("state.json");
+        std::fs::create_dir_all(self.state_dir()).expect("create the state directory");
+        let mut doc: serde_json::Value = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| serde_json::json!({"stack": self.name, "steps": {}}));
+        let outputs: serde_json::Map<String, serde_json::Value> = outputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        doc["steps"][step] = serde_json::json!({
+            "applied_at": "2026-01-01T00:00:00Z",
+            "outputs": outputs,
+            "region": REGION,
+            "account": MOTO_ACCOUNT,
+        });
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("state JSON"))
+            .expect("write state.json");
     }
 
     /// `meshctl` as a std command against `endpoint`: AWS settings come only from what is
