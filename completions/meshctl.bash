@@ -128,7 +128,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -158,6 +158,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -166,7 +170,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__amp)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -196,6 +200,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -204,7 +212,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__cleanup)
-            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +246,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -246,7 +258,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__cluster)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,6 +285,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -284,7 +300,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__completions)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version bash elvish fish powershell zsh"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,6 +327,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -322,7 +342,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__grafana)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +369,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -598,7 +622,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__init)
-            opts="-y -v -h -V --name --cluster-name --adopt-cluster --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --name --cluster-name --adopt-cluster --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,6 +660,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -644,7 +672,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__irsa)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -671,6 +699,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -682,7 +714,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__istio)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,6 +741,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -720,7 +756,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__kiali)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +783,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -758,7 +798,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__pagerduty)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version test help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +825,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -838,7 +882,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__pagerduty__subcmd__test)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -868,6 +912,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -876,7 +924,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__prometheus)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -903,6 +951,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -914,7 +966,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__status)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,6 +996,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -952,7 +1008,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__token)
-            opts="-y -v -h -V --cluster --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --cluster --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -986,6 +1042,10 @@ _meshctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -994,7 +1054,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__up)
-            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --allow-region-change --help --version"
+            opts="-y -v -h -V --only --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1025,6 +1085,10 @@ _meshctl() {
                     return 0
                     ;;
                 --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_meshctl_global_optspecs
-    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= call-timeout= no-wait no-rollback force-unlock allow-region-change h/help V/version
+    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= call-timeout= no-wait no-rollback force-unlock lock-timeout= allow-region-change h/help V/version
 end
 
 function __fish_meshctl_needs_command
@@ -31,6 +31,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l output -d 'Output forma
 json\t''"
 complete -c meshctl -n "__fish_meshctl_needs_command" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_needs_command" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -71,6 +72,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l output -d 'Output
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -88,6 +90,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l output -d 'Outpu
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -105,6 +108,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -122,6 +126,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fis
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -141,6 +146,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_se
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -168,6 +174,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -185,6 +192,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l output -d 'Ou
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -204,6 +212,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l output -d 'Outp
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l adopt-cluster -d 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force -d 'Overwrite an existing file'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
@@ -224,6 +233,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l output -d 'Out
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -241,6 +251,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l output -
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -258,6 +269,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -275,6 +287,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Out
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -292,6 +305,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Outp
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -309,6 +323,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -326,6 +341,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l output -d 'Out
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s v -l verbose -d 'More detail in logs (-v, -vv)'

@@ -263,6 +263,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
         selected,
         kind,
         applied: state.applied_steps().await,
+        lock_timeout: g.lock_timeout,
         base: StepCtx {
             config: config.clone(),
             aws,
@@ -364,8 +365,13 @@ struct Session {
     kind: Kind,
     /// Steps the state says were applied before this command.
     applied: Vec<StepId>,
+    /// `--lock-timeout`: how long to wait for another run's lock.
+    lock_timeout: std::time::Duration,
     base: StepCtx,
 }
+
+/// How often a run waiting for another run's lock (`--lock-timeout`) tries again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Session {
     fn runner(&self) -> Runner {
@@ -463,13 +469,23 @@ impl Session {
                 &self.config().name,
             )?;
         }
-        let lock = StackLock::acquire(
+        // A progress line only once there is something to wait for.
+        let waiting = std::cell::OnceCell::new();
+        let lock = StackLock::acquire_waiting(
             store.clone(),
             &self.config().name,
             &self.command,
             force_unlock,
+            self.lock_timeout,
+            self.base.poll(LOCK_POLL),
+            &self.base.cancel,
+            |what| waiting.get_or_init(|| self.ui.step("lock")).waiting(what),
         )
-        .await?;
+        .await;
+        if let Some(line) = waiting.get() {
+            line.finish(if lock.is_ok() { "acquired" } else { "gave up" });
+        }
+        let lock = lock?;
         let outcome = self.plan_confirm_run(store).await;
         if let Err(e) = lock.release().await {
             self.ui.warn(format!("could not release the lock: {e}"));

@@ -80,6 +80,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub force_unlock: bool,
 
+    /// How long to wait for another run's lock on the stack before giving up (e.g. 5m;
+    /// default 0s: fail at once).
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
+
     /// Run even though the stack's state says its resources live in another region or
     /// account than this command would use (otherwise meshctl stops, exit code 2).
     #[arg(long, global = true)]
@@ -280,6 +285,7 @@ const SCOPES: &[(&str, &[Family])] = {
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
         ("force-unlock", &[Apply, Cleanup]),
+        ("lock-timeout", &[Apply, Cleanup]),
     ]
 };
 
