@@ -553,7 +553,7 @@ impl Session {
         self.base.ledger = Ledger::begin(store, &stack, &self.command).await?;
         let runner = self.runner();
         let report: RunReport = if cleanup {
-            runner.destroy(&self.selected).await
+            runner.destroy(&self.selected, &plan.steps).await
         } else {
             runner.apply(&self.command, &self.selected).await
         };
