@@ -175,6 +175,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
+        Command::Verify => Some(("verify".into(), graph::select(&[]))),
         Command::Init(_) | Command::Completions { .. } | Command::Token(_) => None,
     }
 }
@@ -241,6 +242,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
     };
     let kind = match cli.command {
         Command::Status => Kind::Status,
+        Command::Verify => Kind::Verify,
         Command::Cleanup(_) => Kind::Cleanup,
         _ => Kind::Apply,
     };
@@ -282,6 +284,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
     match (kind, g.dry_run, store) {
         // Status and dry runs change nothing: a signal stops them at once.
         (Kind::Status, _, _) => interruptible(cancel, session.status()).await,
+        (Kind::Verify, _, _) => session.verify().await,
         (_, true, _) => interruptible(cancel, session.dry_run(offline_reason)).await,
         (_, false, Some(store)) => session.run_locked(store, g.force_unlock).await,
         // Online runs always have a store; without one, say what is missing.
@@ -355,6 +358,8 @@ enum Kind {
     Apply,
     Cleanup,
     Status,
+    /// `verify`: read-only like `status`.
+    Verify,
 }
 
 /// One command against one stack, after the config is loaded and AWS is reached.
@@ -425,6 +430,17 @@ impl Session {
             steps,
         });
         Ok(exit::OK)
+    }
+
+    /// Check the data path; exit 1 when a link is broken. A Ctrl-C stops it after the current
+    /// check, so the Grafana token it uses is still deleted.
+    async fn verify(&self) -> Result<i32, Error> {
+        if self.base.aws.is_none() {
+            return Err(Error::NoCredentials);
+        }
+        let report = crate::verify::run(&self.base).await?;
+        self.ui.emit(&report);
+        Ok(report.exit_code())
     }
 
     /// Print the plan; change nothing. Missing prerequisites become notes, not errors.

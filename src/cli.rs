@@ -126,6 +126,9 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
     Status,
+    /// Prove the data path end to end (AMP query, Grafana data source and dashboards,
+    /// PagerDuty contact point) and name the first broken link with its likely fix.
+    Verify,
     /// Write a commented meshctl.yaml.
     Init(InitArgs),
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
@@ -248,6 +251,7 @@ impl Command {
             Command::Pagerduty(_) => "pagerduty",
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
+            Command::Verify => "verify",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
             Command::Completions { .. } => "completions",
@@ -257,7 +261,7 @@ impl Command {
     fn family(&self) -> Family {
         match self {
             Command::Cleanup(_) => Family::Cleanup,
-            Command::Status => Family::Status,
+            Command::Status | Command::Verify => Family::Status,
             Command::Pagerduty(PagerdutyArgs {
                 action: Some(PagerdutyAction::Test),
             }) => Family::Probe,
@@ -294,7 +298,7 @@ fn family_names(f: Family) -> &'static str {
     match f {
         Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
         Family::Cleanup => "cleanup",
-        Family::Status => "status",
+        Family::Status => "status, verify",
         Family::Probe => "pagerduty test",
         Family::Init => "init",
         Family::Completions => "completions",
