@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod grafana;
+pub mod helm;
 pub mod http;
 pub mod init;
 pub mod kube;

@@ -16,6 +16,7 @@ mod docs_commands;
 mod engine;
 mod flags;
 mod grafana_fakes;
+mod helm;
 mod init_cli;
 mod kube_adapter;
 mod lock;
