@@ -126,6 +126,9 @@ pub enum Command {
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
     /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
     Token(TokenArgs),
+    /// Write or merge a kubeconfig context for the stack's EKS cluster whose user runs
+    /// `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed).
+    Kubeconfig(KubeconfigArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -138,6 +141,20 @@ pub struct TokenArgs {
     /// Name of the EKS cluster the token is for (the API server checks it).
     #[arg(long)]
     pub cluster: String,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct KubeconfigArgs {
+    /// EKS cluster name (default: the stack's cluster, `cluster.name` or the stack name).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Kubeconfig file to write or merge into (default: the first entry of $KUBECONFIG, else
+    /// ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Name of the context to write (default: the cluster's ARN, as the cluster entry).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -223,6 +240,8 @@ enum Family {
     Completions,
     /// `token`: signs locally; needs a region and credentials, nothing else.
     Token,
+    /// `kubeconfig`: reads the stack state (or DescribeCluster) and writes a local file.
+    Kubeconfig,
 }
 
 impl Command {
@@ -245,6 +264,7 @@ impl Command {
             Command::Status => "status",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
+            Command::Kubeconfig(_) => "kubeconfig",
             Command::Completions { .. } => "completions",
         }
     }
@@ -259,6 +279,7 @@ impl Command {
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             Command::Token(_) => Family::Token,
+            Command::Kubeconfig(_) => Family::Kubeconfig,
             _ => Family::Apply,
         }
     }
@@ -268,14 +289,20 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Probe, Init]),
-        ("region", &[Apply, Cleanup, Status, Probe, Init, Token]),
-        ("profile", &[Apply, Cleanup, Status, Probe, Token]),
-        ("call-timeout", &[Apply, Cleanup, Status, Probe]),
-        ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Probe, Init]),
+        ("config", &[Apply, Cleanup, Status, Probe, Init, Kubeconfig]),
+        (
+            "region",
+            &[Apply, Cleanup, Status, Probe, Init, Token, Kubeconfig],
+        ),
+        (
+            "profile",
+            &[Apply, Cleanup, Status, Probe, Token, Kubeconfig],
+        ),
+        ("call-timeout", &[Apply, Cleanup, Status, Probe, Kubeconfig]),
+        ("allow-region-change", &[Apply, Cleanup, Status, Kubeconfig]),
+        ("output", &[Apply, Cleanup, Status, Probe, Init, Kubeconfig]),
         ("yes", &[Apply, Cleanup]),
-        ("dry-run", &[Apply, Cleanup, Init]),
+        ("dry-run", &[Apply, Cleanup, Init, Kubeconfig]),
         ("timeout", &[Apply, Cleanup]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
@@ -293,6 +320,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",
+        Family::Kubeconfig => "kubeconfig",
     }
 }
 
