@@ -4,8 +4,6 @@
 //! The `cluster` and `amp` outputs are seeded into the stack state, and the OIDC provider is
 //! created in moto with the SDK, as the `cluster` step would have.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::support::kube_fake::{self, KubeFake, Options};
@@ -404,9 +402,14 @@ fn a_namespace_meshctl_did_not_create_is_never_deleted() {
     env.rt.block_on(async {
         let client = kube_client(&env).await;
         let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
-        api.create(
-            &Default::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "monitoring"}})).unwrap(),
+        api.patch(
+            "monitoring",
+            &kube::api::PatchParams::apply("someone-else"),
+            &kube::api::Patch::Apply(json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "monitoring", "labels": {"team": "obs"}}
+            })),
         )
         .await
         .expect("create a namespace outside meshctl");

@@ -188,14 +188,16 @@ pub fn trust_statement(
     oidc_provider_arn: &str,
     issuer: &str,
 ) -> Result<Value, Error> {
+    let issuer = issuer_host_path(issuer);
     let text = crate::templates::render(
         TRUST_TEMPLATE,
         json!({
-            "sid": id.sid,
-            "oidc_provider_arn": oidc_provider_arn,
-            "issuer": issuer_host_path(issuer),
-            "namespace": id.namespace,
-            "service_account": id.service_account,
+            "sid": j(&id.sid),
+            "oidc_provider_arn": j(oidc_provider_arn),
+            "sub_key": j(&format!("{issuer}:sub")),
+            "subject": j(&id.subject()),
+            "aud_key": j(&format!("{issuer}:aud")),
+            "audience": j(STS_AUDIENCE),
         }),
     )?;
     parse_template(TRUST_TEMPLATE, &text)
@@ -206,12 +208,17 @@ pub fn permission_policy(id: &Identity, workspace_arn: &str) -> Result<Value, Er
     let text = crate::templates::render(
         PERMISSIONS_TEMPLATE,
         json!({
-            "sid": id.sid,
-            "actions": id.spec.actions,
-            "workspace_arn": workspace_arn,
+            "sid": j(&id.sid),
+            "actions": serde_json::to_string(id.spec.actions).unwrap_or_default(),
+            "workspace_arn": j(workspace_arn),
         }),
     )?;
     parse_template(PERMISSIONS_TEMPLATE, &text)
+}
+
+/// `v` as a JSON string literal, for the templates (which insert values JSON-encoded).
+fn j(v: &str) -> String {
+    Value::String(v.to_string()).to_string()
 }
 
 fn parse_template(name: &str, text: &str) -> Result<Value, Error> {
