@@ -465,7 +465,6 @@ fn a_missing_oidc_provider_stops_before_any_role_is_created() {
         env.role(&format!("{}-amp-ingest", env.stack.name))
             .is_none()
     );
-    let _ = Duration::ZERO;
 }
 
 /// Every trust and permission document, as rendered for a fixed config (snapshots).

@@ -377,7 +377,7 @@ enum RolePlan {
     /// No role of that name: create it with meshctl's statement, policy and tags.
     Create { name: String },
     Existing {
-        role: RoleSeen,
+        role: Box<RoleSeen>,
         /// `false` for a pinned role or one without the stack tag: never deleted or retagged.
         owned: bool,
         /// The new trust policy, when it must change.
@@ -619,7 +619,7 @@ async fn survey(
                 put_policy,
                 policy_added: role.policy.is_none(),
                 tags,
-                role,
+                role: Box::new(role),
             }
         }
     };
