@@ -30,6 +30,11 @@ async fn iam() -> aws_sdk_iam::Client {
 
 impl Env {
     fn new(test: &str, extra_yaml: &str) -> Env {
+        Env::with_server(test, extra_yaml, None)
+    }
+
+    /// With the kubeconfig pointing at `server` instead of the fake (e.g. a closed port).
+    fn with_server(test: &str, extra_yaml: &str, server: Option<&str>) -> Env {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -45,7 +50,7 @@ impl Env {
                  clusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
                  users:\n- name: admin\n  user: {{token: {}}}\n\
                  contexts:\n- name: fake\n  context: {{cluster: fake, user: admin}}\n",
-                fake.url,
+                server.unwrap_or(&fake.url),
                 kube_fake::TOKEN
             ),
         )
@@ -508,4 +513,117 @@ fn policy_documents_match_their_snapshots() {
             );
         }
     }
+}
+
+#[test]
+fn a_failure_after_the_roles_rolls_them_back() {
+    // The plan cannot reach the cluster (it says so and plans the objects as created); the
+    // apply creates both roles, then fails to reach the cluster: the run rolls back.
+    let env = Env::with_server("irsa_rollback", "", Some("http://127.0.0.1:9"));
+    let name = env.stack.name.clone();
+    let plan = env.run(&["irsa", "--dry-run"]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout.contains("cluster not reachable"),
+        "{}",
+        plan.stdout
+    );
+    let run = env.run(&["irsa", "--yes"]);
+    assert_eq!(
+        run.code,
+        Some(1),
+        "failed and fully rolled back\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let writes = iam_mutations(&run);
+    assert!(writes.iter().any(|w| w == "CreateRole"), "{writes:?}");
+    assert!(
+        writes.iter().any(|w| w == "DeleteRole"),
+        "rolled back: {writes:?}"
+    );
+    assert!(env.role(&format!("{name}-amp-ingest")).is_none());
+    assert!(env.role(&format!("{name}-amp-query")).is_none());
+}
+
+#[test]
+fn a_pinned_role_is_adopted_even_with_the_stack_tag_and_status_reports_it() {
+    let env = Env::new("irsa_pinned", "");
+    let name = env.stack.name.clone();
+    let shared = format!("{name}-shared");
+    let arn = env.rt.block_on(async {
+        iam()
+            .await
+            .create_role()
+            .role_name(&shared)
+            .path("/team/")
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "Team", "Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"
+                }]})
+                .to_string(),
+            )
+            // Tagged for the stack, yet pinned: pinned wins, it is never deleted.
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(STACK_TAG)
+                    .value(&name)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create the shared role")
+            .role()
+            .expect("a role")
+            .arn()
+            .to_string()
+    });
+    let env = {
+        // Pin it in the config.
+        let path = env.stack.path().join("meshctl.yaml");
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{yaml}irsa:\n  roles:\n    query: \"{arn}\"\n"),
+        )
+        .unwrap();
+        env
+    };
+    env.run(&["irsa", "--yes"]).expect_code(0);
+    let (trust, _) = env.role(&shared).expect("the shared role");
+    assert_eq!(statements(&trust).len(), 2, "{trust:#}");
+    let sa = env
+        .service_account("istio-system", QUERY_SA)
+        .expect("the query SA");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        json!(arn)
+    );
+
+    let status = env.run(&["status"]);
+    status.expect_code(0);
+    let doc = status.json();
+    let irsa = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "irsa")
+        .expect("irsa in status")
+        .clone();
+    assert_eq!(irsa["state"], "present", "{irsa:#}");
+    assert!(
+        irsa["details"]["query_role"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("adopted"),
+        "{irsa:#}"
+    );
+
+    env.run(&["cleanup", "--only", "irsa", "--yes"])
+        .expect_code(0);
+    let (trust, _) = env.role(&shared).expect("a pinned role is never deleted");
+    assert_eq!(statements(&trust).len(), 1, "{trust:#}");
+    assert_eq!(statements(&trust)[0]["Sid"], "Team");
 }

@@ -982,10 +982,21 @@ fn kube_action(c: &crate::kube::ObjectChange) -> Action {
     a
 }
 
-/// Connect to the cluster when it can be reached: a kubeconfig in the config, or a cluster
-/// endpoint in the state. `Err` with the reason otherwise.
-async fn try_connect(ctx: &StepCtx) -> Result<Kube, String> {
-    crate::kube::connect(ctx).await.map_err(|e| e.to_string())
+/// Whether `e` says the cluster cannot be reached (rather than that it refused something).
+fn unreachable(e: &Error) -> bool {
+    use crate::kube::KubeError;
+    match e {
+        Error::Kube(k) => matches!(
+            k,
+            KubeError::Connect { .. }
+                | KubeError::Transport { .. }
+                | KubeError::Token { .. }
+                | KubeError::Kubeconfig { .. }
+        ),
+        // No cluster endpoint in the state and no kubeconfig, or no credentials for a token.
+        Error::Usage { .. } | Error::NoCredentials => true,
+        _ => false,
+    }
 }
 
 fn apply_options(ctx: &StepCtx) -> ApplyOptions {
@@ -1154,35 +1165,42 @@ impl Step for IrsaStep {
                 s.role_arn(&inputs.oidc_provider_arn, &account),
             ));
         }
-        match try_connect(ctx).await {
-            Ok(kube) => {
-                let (objects, foreign) = desired_objects(Some(&kube), &config.name, &arns).await?;
-                for ns in foreign {
-                    plan.push(
-                        Action::new(Op::Keep, "namespace", ns)
-                            .detail("exists, not created by meshctl: used, never deleted"),
-                    );
-                }
-                let changes = kube.plan(COMPONENT, &objects, &apply_options(ctx)).await?;
-                for c in &changes.objects {
-                    plan.push(kube_action(c));
+        let kube_plan = async {
+            let kube = crate::kube::connect(ctx).await?;
+            let (objects, foreign) = desired_objects(Some(&kube), &config.name, &arns).await?;
+            let mut actions: Vec<Action> = foreign
+                .into_iter()
+                .map(|ns| {
+                    Action::new(Op::Keep, "namespace", ns)
+                        .detail("exists, not created by meshctl: used, never deleted")
+                })
+                .collect();
+            let changes = kube.plan(COMPONENT, &objects, &apply_options(ctx)).await?;
+            actions.extend(changes.objects.iter().map(kube_action));
+            Ok::<_, Error>(actions)
+        };
+        match kube_plan.await {
+            Ok(actions) => {
+                for a in actions {
+                    plan.push(a);
                 }
             }
-            Err(reason) => {
+            // Only an unreachable cluster is planned blind; a refusal or conflict is shown.
+            Err(e) if unreachable(&e) => {
                 plan.note(format!(
-                    "cluster not reachable for a Kubernetes plan: {reason}"
+                    "cluster not reachable for a Kubernetes plan, objects shown as created: {e}"
                 ));
                 let (objects, _) = desired_objects(None, &config.name, &arns).await?;
                 for o in &objects {
-                    let r = ObjectRef::of(o);
                     plan.push(kube_action(&crate::kube::ObjectChange {
-                        object: r,
+                        object: ObjectRef::of(o),
                         op: crate::kube::Op::Create,
                         fields: vec![],
                         note: None,
                     }));
                 }
             }
+            Err(e) => return Err(e),
         }
         Ok(plan)
     }
@@ -1402,30 +1420,36 @@ impl Step for IrsaStep {
                 }
             }
         }
-        match try_connect(ctx).await {
-            Ok(kube) => {
-                let selector = manifest::component_selector(&config.name, COMPONENT);
-                for kind in ["ServiceAccount", "Namespace"] {
-                    for (ns, name) in labelled(&kube, kind, &selector).await? {
-                        let shown = match ns {
-                            Some(ns) => format!("{ns}/{name}"),
-                            None => name,
-                        };
-                        plan.push(Action::new(
-                            Op::Delete,
-                            if kind == "Namespace" {
-                                "namespace"
-                            } else {
-                                "service-account"
-                            },
-                            shown,
-                        ));
-                    }
+        let listed = async {
+            let kube = crate::kube::connect(ctx).await?;
+            let selector = manifest::component_selector(&config.name, COMPONENT);
+            let mut actions = vec![];
+            for kind in ["ServiceAccount", "Namespace"] {
+                for (ns, name) in labelled(&kube, kind, &selector).await? {
+                    let shown = match ns {
+                        Some(ns) => format!("{ns}/{name}"),
+                        None => name,
+                    };
+                    let kind = if kind == "Namespace" {
+                        "namespace"
+                    } else {
+                        "service-account"
+                    };
+                    actions.push(Action::new(Op::Delete, kind, shown));
                 }
             }
-            Err(reason) => plan.note(format!(
-                "cluster not reachable: Kubernetes objects are not listed ({reason})"
+            Ok::<_, Error>(actions)
+        };
+        match listed.await {
+            Ok(actions) => {
+                for a in actions {
+                    plan.push(a);
+                }
+            }
+            Err(e) if unreachable(&e) => plan.note(format!(
+                "cluster not reachable: Kubernetes objects are not listed ({e})"
             )),
+            Err(e) => return Err(e),
         }
         Ok(plan)
     }
@@ -1437,14 +1461,18 @@ impl Step for IrsaStep {
             step: Some(StepId::Irsa),
             ..Default::default()
         };
-        match try_connect(ctx).await {
-            Ok(kube) => {
-                ctx.progress
-                    .message("deleting the service accounts and namespaces");
-                let selector = manifest::component_selector(&config.name, COMPONENT);
-                let gone = kube
-                    .delete_by_label(&selector, Propagation::Background, ctx.options.timeout)
-                    .await?;
+        let deleted = async {
+            let kube = crate::kube::connect(ctx).await?;
+            ctx.progress
+                .message("deleting the service accounts and namespaces");
+            let selector = manifest::component_selector(&config.name, COMPONENT);
+            Ok::<_, Error>(
+                kube.delete_by_label(&selector, Propagation::Background, ctx.options.timeout)
+                    .await?,
+            )
+        };
+        match deleted.await {
+            Ok(gone) => {
                 for r in gone {
                     let name = match &r.namespace {
                         Some(ns) => format!("{ns}/{}", r.name),
@@ -1455,9 +1483,10 @@ impl Step for IrsaStep {
                         .push(Action::new(Op::Delete, r.kind.to_lowercase(), name));
                 }
             }
-            Err(reason) => report.notes.push(format!(
-                "cluster not reachable: Kubernetes objects were not deleted ({reason})"
+            Err(e) if unreachable(&e) => report.notes.push(format!(
+                "cluster not reachable: Kubernetes objects were not deleted ({e})"
             )),
+            Err(e) => return Err(e),
         }
         for id in identities(config) {
             for name in Self::candidate_roles(ctx, &id).await {
@@ -1536,7 +1565,7 @@ impl Step for IrsaStep {
                 );
             }
         }
-        if let Ok(kube) = try_connect(ctx).await {
+        if let Ok(kube) = crate::kube::connect(ctx).await {
             for id in identities(config) {
                 let r = ObjectRef {
                     api_version: "v1".into(),
@@ -1544,7 +1573,14 @@ impl Step for IrsaStep {
                     namespace: Some(id.namespace.clone()),
                     name: id.service_account.clone(),
                 };
-                let annotated = kube.get(&r).await?.and_then(|o| {
+                let found = match kube.get(&r).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        details.insert("cluster".into(), format!("not reachable: {e}"));
+                        break;
+                    }
+                };
+                let annotated = found.and_then(|o| {
                     o.metadata
                         .annotations
                         .and_then(|a| a.get(ROLE_ARN_ANNOTATION).cloned())
