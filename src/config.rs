@@ -150,6 +150,9 @@ pub struct AlertThresholds {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct IrsaConfig {
+    /// `irsa` (OIDC web identity, service-account annotations) or `pod-identity` (EKS Pod
+    /// Identity associations and the `eks-pod-identity-agent` add-on).
+    pub mode: String,
     /// Service account Prometheus runs as (remote write).
     pub prometheus_service_account: String,
     /// Service account the SigV4 proxy for Kiali runs as (queries).
@@ -320,6 +323,7 @@ impl Default for AlertThresholds {
 impl Default for IrsaConfig {
     fn default() -> Self {
         IrsaConfig {
+            mode: "irsa".into(),
             prometheus_service_account: "amp-iamproxy-ingest-service-account".into(),
             query_service_account: "amp-iamproxy-query-service-account".into(),
             prometheus_role_name: None,

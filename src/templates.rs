@@ -17,6 +17,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/iam/irsa-trust-statement.json.j2"),
     ),
     (
+        "iam/pod-identity-trust-statement.json.j2",
+        include_str!("../templates/iam/pod-identity-trust-statement.json.j2"),
+    ),
+    (
         "iam/amp-permissions.json.j2",
         include_str!("../templates/iam/amp-permissions.json.j2"),
     ),

@@ -187,6 +187,7 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         keys(&["irsa", "query_service_account"]),
         service_account(&c.irsa.query_service_account),
     );
+    add(keys(&["irsa", "mode"]), one_of(&c.irsa.mode, IRSA_MODES));
     for (key, name) in [
         ("prometheus_role_name", &c.irsa.prometheus_role_name),
         ("query_role_name", &c.irsa.query_role_name),
@@ -327,6 +328,8 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
 }
 
 pub(crate) const GRAFANA_AUTH: &[&str] = &["AWS_SSO", "SAML"];
+/// `irsa.mode` values.
+pub(crate) const IRSA_MODES: &[&str] = &["irsa", "pod-identity"];
 pub(crate) const SEVERITIES: &[&str] = &["critical", "error", "warning", "info"];
 
 fn is_lower_alnum(c: char) -> bool {

@@ -34,6 +34,11 @@ const ROLE: &str = "iam-role";
 const POLICY: &str = "iam-inline-policy";
 const TRUST: &str = "iam-trust-statement";
 const KUBE_OBJECT: &str = "kubernetes-object";
+const ASSOCIATION: &str = "eks-pod-identity-association";
+const ADDON: &str = "eks-addon";
+
+/// The add-on EKS Pod Identity needs on the nodes.
+pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
 
 /// The component name of the Kubernetes objects this step applies.
 pub const COMPONENT: &str = "irsa";
@@ -43,6 +48,7 @@ pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 
 const TRUST_TEMPLATE: &str = "iam/irsa-trust-statement.json.j2";
+const POD_IDENTITY_TEMPLATE: &str = "iam/pod-identity-trust-statement.json.j2";
 const PERMISSIONS_TEMPLATE: &str = "iam/amp-permissions.json.j2";
 
 /// Outputs of the `cluster` and `amp` steps this step reads.
@@ -201,6 +207,18 @@ pub fn trust_statement(
         }),
     )?;
     parse_template(TRUST_TEMPLATE, &text)
+}
+
+/// meshctl's trust statement for `id` in `pod-identity` mode: the EKS pod identity service
+/// assumes the role (and tags the session); the association picks the service account.
+pub fn pod_identity_statement(id: &Identity) -> Result<Value, Error> {
+    let text = crate::templates::render(POD_IDENTITY_TEMPLATE, json!({"sid": j(&id.sid)}))?;
+    parse_template(POD_IDENTITY_TEMPLATE, &text)
+}
+
+/// Whether `c` asks for EKS Pod Identity instead of IRSA.
+pub fn pod_identity(c: &Config) -> bool {
+    c.irsa.mode == "pod-identity"
 }
 
 /// The inline permission policy of `id`, scoped to `workspace_arn`.
@@ -899,16 +917,16 @@ fn namespace_object(name: &str) -> Result<DynamicObject, Error> {
     object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
 }
 
-fn service_account_object(id: &Identity, role_arn: &str) -> Result<DynamicObject, Error> {
-    object(json!({
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {
-            "name": id.service_account,
-            "namespace": id.namespace,
-            "annotations": {ROLE_ARN_ANNOTATION: role_arn},
-        },
-    }))
+fn service_account_object(
+    id: &Identity,
+    role_arn: &str,
+    annotate: bool,
+) -> Result<DynamicObject, Error> {
+    let mut metadata = json!({"name": id.service_account, "namespace": id.namespace});
+    if annotate {
+        metadata["annotations"] = json!({ROLE_ARN_ANNOTATION: role_arn});
+    }
+    object(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}))
 }
 
 fn object(v: Value) -> Result<DynamicObject, Error> {
@@ -936,6 +954,7 @@ async fn desired_objects(
     kube: Option<&Kube>,
     stack: &str,
     ids: &[(Identity, String)],
+    annotate: bool,
 ) -> Result<(Vec<DynamicObject>, Vec<String>), Error> {
     let mut out = vec![];
     let mut foreign = vec![];
@@ -951,7 +970,7 @@ async fn desired_objects(
         }
     }
     for (id, arn) in ids {
-        out.push(service_account_object(id, arn)?);
+        out.push(service_account_object(id, arn, annotate)?);
     }
     Ok((out, foreign))
 }
@@ -1021,6 +1040,350 @@ async fn delete_object(kube: &Kube, r: &ObjectRef) -> Result<bool, Error> {
 }
 
 // ---------------------------------------------------------------------------------------
+// EKS Pod Identity (`irsa.mode: pod-identity`): the agent add-on and one association per
+// identity, instead of the service-account annotation.
+// ---------------------------------------------------------------------------------------
+
+/// The add-on as meshctl sees it: `None` when absent; else its status and whether it
+/// carries the stack tag (only then may cleanup delete it).
+async fn addon(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+) -> Result<Option<(String, bool, HashMap<String, String>)>, Error> {
+    match eks
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(POD_IDENTITY_AGENT)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.addon().map(|a| {
+            let tags = a.tags().cloned().unwrap_or_default();
+            (
+                a.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                true,
+                tags,
+            )
+        })),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(sdk_error("eks", "DescribeAddon", &e)),
+    }
+}
+
+/// The association of `ns/sa` on `cluster`: `(id, role ARN, tags)`.
+async fn association(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    ns: &str,
+    sa: &str,
+) -> Result<Option<(String, String, HashMap<String, String>)>, Error> {
+    let out = eks
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .namespace(ns)
+        .service_account(sa)
+        .send()
+        .await
+        .map_err(|e| sdk_error("eks", "ListPodIdentityAssociations", &e))?;
+    let Some(id) = out
+        .associations()
+        .iter()
+        .find(|a| a.namespace() == Some(ns) && a.service_account() == Some(sa))
+        .and_then(|a| a.association_id())
+    else {
+        return Ok(None);
+    };
+    let out = eks
+        .describe_pod_identity_association()
+        .cluster_name(cluster)
+        .association_id(id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("eks", "DescribePodIdentityAssociation", &e))?;
+    Ok(out.association().map(|a| {
+        (
+            id.to_string(),
+            a.role_arn().unwrap_or_default().to_string(),
+            a.tags().cloned().unwrap_or_default(),
+        )
+    }))
+}
+
+/// Plan lines for the add-on and the associations.
+async fn plan_pod_identity(
+    ctx: &StepCtx,
+    cluster: &str,
+    arns: &[(Identity, String)],
+) -> Result<Vec<Action>, Error> {
+    let eks = ctx.aws()?.eks();
+    let mut out = vec![];
+    out.push(match addon(&eks, cluster).await? {
+        None => Action::new(Op::Create, ADDON, POD_IDENTITY_AGENT)
+            .detail(format!("on cluster {cluster}; tag {STACK_TAG}")),
+        Some((status, _, tags)) => Action::new(Op::Keep, ADDON, POD_IDENTITY_AGENT).detail(
+            if is_owned(&tags, &ctx.config.name) {
+                format!("{status}, owned")
+            } else {
+                format!("{status}, installed outside meshctl: used, never deleted")
+            },
+        ),
+    });
+    for (id, arn) in arns {
+        let name = format!("{}/{}", id.namespace, id.service_account);
+        out.push(
+            match association(&eks, cluster, &id.namespace, &id.service_account).await? {
+                None => Action::new(Op::Create, ASSOCIATION, name).detail(format!("role {arn}")),
+                Some((_, role, _)) if &role == arn => Action::new(Op::Keep, ASSOCIATION, name),
+                Some((_, role, tags)) if is_owned(&tags, &ctx.config.name) => {
+                    Action::new(Op::Update, ASSOCIATION, name)
+                        .detail(format!("role {role} -> {arn}"))
+                }
+                Some((_, role, _)) => Action::new(Op::Conflict, ASSOCIATION, name)
+                    .detail(format!(
+                        "exists for role {role} and is not tagged for this stack"
+                    ))
+                    .detail("fix: delete that association, or use another service account"),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Install the agent add-on if missing (and wait until ACTIVE), then create or update each
+/// association; every creation recorded in the ledger at once.
+async fn apply_pod_identity(
+    ctx: &StepCtx,
+    cluster: &str,
+    arns: &[(Identity, String)],
+    report: &mut StepReport,
+) -> Result<(), Error> {
+    let config = &ctx.config;
+    let eks = ctx.aws()?.eks();
+    let placement = ctx.placement();
+    let run_id = ctx.ledger.run_id().await;
+    let status = match addon(&eks, cluster).await? {
+        None => {
+            ctx.progress
+                .message(&format!("installing the {POD_IDENTITY_AGENT} add-on"));
+            eks.create_addon()
+                .cluster_name(cluster)
+                .addon_name(POD_IDENTITY_AGENT)
+                .set_tags(Some(tags(config)))
+                .client_request_token(crate::aws::client_token(&config.name, &run_id, ADDON))
+                .send()
+                .await
+                .map_err(|e| sdk_error("eks", "CreateAddon", &e))?;
+            ctx.ledger
+                .record(
+                    Resource::new(StepId::Irsa, ADDON, POD_IDENTITY_AGENT)
+                        .with("cluster", cluster)
+                        .with("region", &placement.region)
+                        .with("account", &placement.account),
+                )
+                .await?;
+            report
+                .actions
+                .push(Action::new(Op::Create, ADDON, POD_IDENTITY_AGENT));
+            "CREATING".to_string()
+        }
+        Some((status, _, _)) => {
+            report
+                .actions
+                .push(Action::new(Op::Keep, ADDON, POD_IDENTITY_AGENT).detail(status.clone()));
+            status
+        }
+    };
+    if status != "ACTIVE" && !ctx.options.no_wait {
+        ctx.wait_for(
+            &format!("add-on {POD_IDENTITY_AGENT} on cluster {cluster} to become ACTIVE"),
+            std::time::Duration::from_secs(10),
+            || async {
+                match addon(&eks, cluster).await? {
+                    Some((s, _, _)) if s == "ACTIVE" => Ok(Some(())),
+                    Some((s, _, _)) if s == "CREATE_FAILED" || s == "DEGRADED" => Err(Error::Aws {
+                        service: "eks",
+                        operation: "CreateAddon",
+                        message: format!("add-on {POD_IDENTITY_AGENT} on cluster {cluster} is {s}"),
+                        help: "look at the add-on's health issues in the EKS console, fix them, then run `meshctl irsa` again".into(),
+                    }),
+                    Some(_) => Ok(None),
+                    None => Err(Error::Aws {
+                        service: "eks",
+                        operation: "DescribeAddon",
+                        message: format!("add-on {POD_IDENTITY_AGENT} disappeared while waiting for it"),
+                        help: "something else deleted it; run the command again".into(),
+                    }),
+                }
+            },
+        )
+        .await?;
+    }
+    for (id, arn) in arns {
+        let name = format!("{}/{}", id.namespace, id.service_account);
+        match association(&eks, cluster, &id.namespace, &id.service_account).await? {
+            None => {
+                ctx.progress
+                    .message(&format!("associating {name} with role {arn}"));
+                let out = eks
+                    .create_pod_identity_association()
+                    .cluster_name(cluster)
+                    .namespace(&id.namespace)
+                    .service_account(&id.service_account)
+                    .role_arn(arn)
+                    .set_tags(Some(tags(config)))
+                    .client_request_token(crate::aws::client_token(
+                        &config.name,
+                        &run_id,
+                        &format!("{ASSOCIATION}/{name}"),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("eks", "CreatePodIdentityAssociation", &e))?;
+                let assoc_id = out
+                    .association()
+                    .and_then(|a| a.association_id())
+                    .unwrap_or_default()
+                    .to_string();
+                ctx.ledger
+                    .record(
+                        Resource::new(StepId::Irsa, ASSOCIATION, &assoc_id)
+                            .with("cluster", cluster)
+                            .with("service_account", &name)
+                            .with("region", &placement.region)
+                            .with("account", &placement.account),
+                    )
+                    .await?;
+                report
+                    .actions
+                    .push(Action::new(Op::Create, ASSOCIATION, name).detail(format!("role {arn}")));
+            }
+            Some((_, role, _)) if &role == arn => {
+                report
+                    .actions
+                    .push(Action::new(Op::Keep, ASSOCIATION, name));
+            }
+            Some((assoc_id, role, t)) if is_owned(&t, &config.name) => {
+                eks.update_pod_identity_association()
+                    .cluster_name(cluster)
+                    .association_id(&assoc_id)
+                    .role_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("eks", "UpdatePodIdentityAssociation", &e))?;
+                report.actions.push(
+                    Action::new(Op::Update, ASSOCIATION, name)
+                        .detail(format!("role {role} -> {arn}")),
+                );
+            }
+            Some((_, role, _)) => {
+                return Err(Error::config(
+                    format!(
+                        "the pod identity association of {name} exists for role {role} and is not tagged {STACK_TAG}={}",
+                        config.name
+                    ),
+                    "delete that association, or configure another service account; meshctl never changes what it does not own",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Delete the stack's associations and, when meshctl installed it, the add-on.
+async fn destroy_pod_identity(
+    ctx: &StepCtx,
+    cluster: &str,
+    dry: bool,
+) -> Result<Vec<Action>, Error> {
+    let config = &ctx.config;
+    let eks = ctx.aws()?.eks();
+    let mut out = vec![];
+    for id in identities(config) {
+        let name = format!("{}/{}", id.namespace, id.service_account);
+        if let Some((assoc_id, _, t)) =
+            association(&eks, cluster, &id.namespace, &id.service_account).await?
+            && is_owned(&t, &config.name)
+        {
+            if !dry {
+                delete_association(&eks, cluster, &assoc_id).await?;
+            }
+            out.push(Action::new(Op::Delete, ASSOCIATION, name));
+        }
+    }
+    if let Some((_, _, t)) = addon(&eks, cluster).await?
+        && is_owned(&t, &config.name)
+    {
+        if !dry {
+            delete_addon(ctx, &eks, cluster).await?;
+        }
+        out.push(Action::new(Op::Delete, ADDON, POD_IDENTITY_AGENT).detail("installed by meshctl"));
+    }
+    Ok(out)
+}
+
+async fn delete_association(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    id: &str,
+) -> Result<(), Error> {
+    match eks
+        .delete_pod_identity_association()
+        .cluster_name(cluster)
+        .association_id(id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error("eks", "DeletePodIdentityAssociation", &e)),
+    }
+}
+
+async fn delete_addon(
+    ctx: &StepCtx,
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+) -> Result<(), Error> {
+    match eks
+        .delete_addon()
+        .cluster_name(cluster)
+        .addon_name(POD_IDENTITY_AGENT)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(sdk_error("eks", "DeleteAddon", &e)),
+    }
+    if ctx.options.no_wait {
+        return Ok(());
+    }
+    ctx.wait_for(
+        &format!("add-on {POD_IDENTITY_AGENT} on cluster {cluster} to be deleted"),
+        std::time::Duration::from_secs(10),
+        || async { Ok(addon(eks, cluster).await?.is_none().then_some(())) },
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
 // The step
 // ---------------------------------------------------------------------------------------
 
@@ -1028,20 +1391,32 @@ pub struct IrsaStep;
 
 /// The inputs from `cluster` and `amp`, when both are in the state.
 struct Inputs {
+    /// Empty in `pod-identity` mode, which needs no OIDC provider.
     oidc_provider_arn: String,
     issuer: String,
     workspace_arn: String,
+    cluster: String,
 }
 
 impl IrsaStep {
     async fn inputs(ctx: &StepCtx) -> Result<Inputs, Vec<String>> {
+        let pod = pod_identity(&ctx.config);
         let mut missing = vec![];
-        let oidc_provider_arn = ctx
+        let mut oidc_provider_arn = ctx
             .state
             .output(StepId::Cluster, inputs::OIDC_PROVIDER_ARN)
             .await;
-        let issuer = ctx.state.output(StepId::Cluster, inputs::OIDC_ISSUER).await;
+        let mut issuer = ctx.state.output(StepId::Cluster, inputs::OIDC_ISSUER).await;
+        if pod {
+            oidc_provider_arn = Some(String::new());
+            issuer = Some(String::new());
+        }
         let workspace_arn = ctx.state.output(StepId::Amp, inputs::WORKSPACE_ARN).await;
+        let cluster = ctx
+            .state
+            .output(StepId::Cluster, crate::kube::connect::outputs::CLUSTER_NAME)
+            .await
+            .unwrap_or_else(|| ctx.config.cluster_name().to_string());
         if oidc_provider_arn.is_none() || issuer.is_none() {
             missing.push("the cluster's OIDC provider (run `meshctl cluster` first)".to_string());
         }
@@ -1053,6 +1428,7 @@ impl IrsaStep {
                 oidc_provider_arn,
                 issuer,
                 workspace_arn,
+                cluster,
             }),
             _ => Err(missing),
         }
@@ -1065,7 +1441,11 @@ impl IrsaStep {
     ) -> Result<Vec<Survey>, Error> {
         let mut out = vec![];
         for id in identities(&ctx.config) {
-            let statement = trust_statement(&id, &inputs.oidc_provider_arn, &inputs.issuer)?;
+            let statement = if pod_identity(&ctx.config) {
+                pod_identity_statement(&id)?
+            } else {
+                trust_statement(&id, &inputs.oidc_provider_arn, &inputs.issuer)?
+            };
             let policy = permission_policy(&id, &inputs.workspace_arn)?;
             out.push(survey(ctx, client, &id, statement, policy).await?);
         }
@@ -1081,9 +1461,17 @@ impl IrsaStep {
                 format!("{}/{}", id.namespace, id.service_account),
             );
         }
-        out.insert("mode".into(), "irsa".into());
+        out.insert("mode".into(), config.irsa.mode.clone());
         out.insert(MANAGED_TAGS.into(), managed_tags_output(&tags(config)));
         out
+    }
+
+    /// The EKS cluster's name: from the state, else the config.
+    async fn cluster(ctx: &StepCtx) -> String {
+        ctx.state
+            .output(StepId::Cluster, crate::kube::connect::outputs::CLUSTER_NAME)
+            .await
+            .unwrap_or_else(|| ctx.config.cluster_name().to_string())
     }
 
     /// Role names this step may have created for `id`: the configured one and the one in the
@@ -1149,8 +1537,28 @@ impl Step for IrsaStep {
                         "service-account",
                         format!("{}/{}", id.namespace, id.service_account),
                     )
-                    .detail(format!("{ROLE_ARN_ANNOTATION}: role {}", id.role_name)),
+                    .detail(if pod_identity(config) {
+                        format!("pod identity association with role {}", id.role_name)
+                    } else {
+                        format!("{ROLE_ARN_ANNOTATION}: role {}", id.role_name)
+                    }),
                 );
+            }
+            if pod_identity(config) {
+                plan.push(
+                    Action::new(Op::Create, ADDON, POD_IDENTITY_AGENT)
+                        .detail("unless it is installed"),
+                );
+                for id in &ids {
+                    plan.push(
+                        Action::new(
+                            Op::Create,
+                            ASSOCIATION,
+                            format!("{}/{}", id.namespace, id.service_account),
+                        )
+                        .detail(format!("role {}", id.role_name)),
+                    );
+                }
             }
             return Ok(plan);
         };
@@ -1167,7 +1575,8 @@ impl Step for IrsaStep {
         }
         let kube_plan = async {
             let kube = crate::kube::connect(ctx).await?;
-            let (objects, foreign) = desired_objects(Some(&kube), &config.name, &arns).await?;
+            let (objects, foreign) =
+                desired_objects(Some(&kube), &config.name, &arns, !pod_identity(config)).await?;
             let mut actions: Vec<Action> = foreign
                 .into_iter()
                 .map(|ns| {
@@ -1190,7 +1599,8 @@ impl Step for IrsaStep {
                 plan.note(format!(
                     "cluster not reachable for a Kubernetes plan, objects shown as created: {e}"
                 ));
-                let (objects, _) = desired_objects(None, &config.name, &arns).await?;
+                let (objects, _) =
+                    desired_objects(None, &config.name, &arns, !pod_identity(config)).await?;
                 for o in &objects {
                     plan.push(kube_action(&crate::kube::ObjectChange {
                         object: ObjectRef::of(o),
@@ -1201,6 +1611,11 @@ impl Step for IrsaStep {
                 }
             }
             Err(e) => return Err(e),
+        }
+        if pod_identity(config) {
+            for a in plan_pod_identity(ctx, &inputs.cluster, &arns).await? {
+                plan.push(a);
+            }
         }
         Ok(plan)
     }
@@ -1221,7 +1636,9 @@ impl Step for IrsaStep {
             )
         })?;
         ctx.progress.message("checking the cluster's OIDC provider");
-        if let Err(e) = client
+        if pod_identity(config) {
+            // Pod Identity needs no OIDC provider.
+        } else if let Err(e) = client
             .get_open_id_connect_provider()
             .open_id_connect_provider_arn(&inputs.oidc_provider_arn)
             .send()
@@ -1346,7 +1763,8 @@ impl Step for IrsaStep {
 
         ctx.progress.message("connecting to the cluster");
         let kube = crate::kube::connect(ctx).await?;
-        let (objects, foreign) = desired_objects(Some(&kube), &config.name, &arns).await?;
+        let (objects, foreign) =
+            desired_objects(Some(&kube), &config.name, &arns, !pod_identity(config)).await?;
         for ns in foreign {
             report.actions.push(
                 Action::new(Op::Keep, "namespace", ns)
@@ -1381,6 +1799,9 @@ impl Step for IrsaStep {
                 .actions
                 .push(kube_action(c).detail("no longer configured"));
         }
+        if pod_identity(config) {
+            apply_pod_identity(ctx, &inputs.cluster, &arns, &mut report).await?;
+        }
         report.outputs = Self::outputs(config, &arns);
         Ok(report)
     }
@@ -1392,6 +1813,11 @@ impl Step for IrsaStep {
             plan.note("offline: cannot look at IAM roles without credentials");
             return Ok(plan);
         };
+        if pod_identity(config) {
+            for a in destroy_pod_identity(ctx, &Self::cluster(ctx).await, true).await? {
+                plan.push(a);
+            }
+        }
         let client = aws.iam();
         for id in identities(config) {
             for name in Self::candidate_roles(ctx, &id).await {
@@ -1488,6 +1914,12 @@ impl Step for IrsaStep {
             )),
             Err(e) => return Err(e),
         }
+        if pod_identity(config) {
+            ctx.progress
+                .message("deleting the pod identity associations");
+            let done = destroy_pod_identity(ctx, &Self::cluster(ctx).await, false).await?;
+            report.actions.extend(done);
+        }
         for id in identities(config) {
             for name in Self::candidate_roles(ctx, &id).await {
                 let Some(role) = observe_role(&client, &id, &name).await? else {
@@ -1580,17 +2012,33 @@ impl Step for IrsaStep {
                         break;
                     }
                 };
-                let annotated = found.and_then(|o| {
-                    o.metadata
-                        .annotations
-                        .and_then(|a| a.get(ROLE_ARN_ANNOTATION).cloned())
-                });
+                let annotated = if pod_identity(config) {
+                    match found {
+                        Some(_) => association(
+                            &ctx.aws()?.eks(),
+                            &Self::cluster(ctx).await,
+                            &id.namespace,
+                            &id.service_account,
+                        )
+                        .await?
+                        .map(|(assoc, role, _)| {
+                            format!("{role} (pod identity association {assoc})")
+                        }),
+                        None => None,
+                    }
+                } else {
+                    found.and_then(|o| {
+                        o.metadata
+                            .annotations
+                            .and_then(|a| a.get(ROLE_ARN_ANNOTATION).cloned())
+                    })
+                };
                 details.insert(
                     format!("{}_service_account", id.spec.key),
                     match annotated {
                         Some(arn) => format!("{}/{} -> {arn}", id.namespace, id.service_account),
                         None => format!(
-                            "{}/{} missing or not annotated",
+                            "{}/{} missing, or without its role",
                             id.namespace, id.service_account
                         ),
                     },
@@ -1630,6 +2078,14 @@ impl Step for IrsaStep {
                 let role = resource.get("role").unwrap_or_default();
                 remove_trust_statement(ctx, &ctx.aws()?.iam(), role, &resource.id).await?;
             }
+            ASSOCIATION => {
+                let cluster = resource.get("cluster").unwrap_or_default();
+                delete_association(&ctx.aws()?.eks(), cluster, &resource.id).await?;
+            }
+            ADDON => {
+                let cluster = resource.get("cluster").unwrap_or_default();
+                delete_addon(ctx, &ctx.aws()?.eks(), cluster).await?;
+            }
             KUBE_OBJECT => {
                 let kube = crate::kube::connect(ctx).await?;
                 let r = ObjectRef {
@@ -1667,6 +2123,18 @@ impl Step for IrsaStep {
                     None => format!("kubectl delete {kind} {}", resource.id),
                 }
             }
+            ASSOCIATION => format!(
+                "aws eks delete-pod-identity-association --region {} --cluster-name {} --association-id {}",
+                resource.get("region").unwrap_or("<region>"),
+                resource.get("cluster").unwrap_or("<cluster>"),
+                resource.id
+            ),
+            ADDON => format!(
+                "aws eks delete-addon --region {} --cluster-name {} --addon-name {}",
+                resource.get("region").unwrap_or("<region>"),
+                resource.get("cluster").unwrap_or("<cluster>"),
+                resource.id
+            ),
             _ => "meshctl cleanup --only irsa".into(),
         }
     }
