@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::support::eks_pod_identity_fake::EksPodIdentityFake;
 use crate::support::kube_fake::{self, KubeFake, Options};
 use crate::support::{MOTO_ACCOUNT, REGION, Run, STACK_TAG, Stack, sdk_config, step_actions};
 
@@ -112,6 +113,14 @@ impl Env {
         let mut all = vec!["-v"];
         all.extend_from_slice(args);
         self.stack.run_json(&all)
+    }
+
+    /// As [`Env::run`], with EKS calls sent to `eks` (moto has no pod identity operations).
+    fn run_eks(&self, eks: &EksPodIdentityFake, args: &[&str]) -> Run {
+        let mut all = vec!["-v"];
+        all.extend_from_slice(args);
+        self.stack
+            .run_json_env(&all, &[("AWS_ENDPOINT_URL_EKS", eks.url.as_str())])
     }
 
     fn role(&self, name: &str) -> Option<(Value, Vec<(String, String)>)> {
@@ -475,7 +484,9 @@ fn a_missing_oidc_provider_stops_before_any_role_is_created() {
 /// Every trust and permission document, as rendered for a fixed config (snapshots).
 #[test]
 fn policy_documents_match_their_snapshots() {
-    use meshctl::steps::irsa::{identities, permission_policy, trust_document, trust_statement};
+    use meshctl::steps::irsa::{
+        identities, permission_policy, pod_identity_statement, trust_document, trust_statement,
+    };
     let config: meshctl::config::Config = serde_yaml_ng::from_str("name: demo").unwrap();
     let issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
     let provider = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
@@ -492,7 +503,13 @@ fn policy_documents_match_their_snapshots() {
         }
         let cond = &trust["Statement"][0]["Condition"]["StringEquals"];
         assert_eq!(cond.as_object().map(|o| o.len()), Some(2), "{trust:#}");
-        for (kind, doc) in [("trust", trust), ("permissions", perms)] {
+        let pod = trust_document(vec![pod_identity_statement(&id).unwrap()]);
+        assert!(!pod.to_string().contains('*'), "{pod:#}");
+        for (kind, doc) in [
+            ("trust", trust),
+            ("pod-identity-trust", pod),
+            ("permissions", perms),
+        ] {
             let path = dir.join(format!("{}-{kind}.json", id.spec.role_suffix));
             let text = format!("{}\n", serde_json::to_string_pretty(&doc).unwrap());
             if std::env::var_os("MESHCTL_UPDATE_SNAPSHOTS").is_some() {
@@ -626,4 +643,94 @@ fn a_pinned_role_is_adopted_even_with_the_stack_tag_and_status_reports_it() {
     let (trust, _) = env.role(&shared).expect("a pinned role is never deleted");
     assert_eq!(statements(&trust).len(), 1, "{trust:#}");
     assert_eq!(statements(&trust)[0]["Sid"], "Team");
+}
+
+const AGENT: &str = "eks-pod-identity-agent";
+
+#[test]
+fn pod_identity_mode_installs_the_agent_and_associates_each_service_account() {
+    let env = Env::new("irsa_pod_identity", "irsa:\n  mode: pod-identity\n");
+    let name = env.stack.name.clone();
+    let eks = EksPodIdentityFake::start(&[&name], REGION, MOTO_ACCOUNT);
+    let plan = env.run_eks(&eks, &["irsa", "--dry-run"]);
+    plan.expect_code(0);
+    let actions = step_actions(&plan.json(), "irsa");
+    assert!(
+        actions.contains(&("create".into(), "eks-addon".into(), AGENT.into())),
+        "{actions:?}"
+    );
+    assert!(
+        eks.writes().is_empty(),
+        "a plan writes nothing: {:?}",
+        eks.writes()
+    );
+
+    let run = env.run_eks(&eks, &["irsa", "--yes"]);
+    run.expect_code(0);
+    let ingest = format!("{name}-amp-ingest");
+    let (trust, _) = env.role(&ingest).expect("the ingest role");
+    let s = &statements(&trust)[0];
+    assert_eq!(
+        s["Principal"]["Service"], "pods.eks.amazonaws.com",
+        "{trust:#}"
+    );
+    assert_eq!(s["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
+    assert!(s.get("Condition").is_none(), "{s:#}");
+    assert!(eks.has_addon(&name, AGENT));
+    let mut assoc = eks.associations(&name);
+    assoc.sort();
+    assert_eq!(assoc.len(), 2, "{assoc:?}");
+    assert!(
+        assoc.iter().any(|(ns, sa, role)| ns == "prometheus"
+            && sa == PROM_SA
+            && role.ends_with(&format!(":role/{ingest}"))),
+        "{assoc:?}"
+    );
+    let sa = env
+        .service_account("prometheus", PROM_SA)
+        .expect("the service account");
+    assert!(
+        sa["metadata"]["annotations"]
+            .get("eks.amazonaws.com/role-arn")
+            .is_none(),
+        "no IRSA annotation in pod-identity mode: {sa:#}"
+    );
+
+    let writes = eks.writes().len();
+    let again = env.run_eks(&eks, &["irsa", "--yes"]);
+    again.expect_code(0);
+    assert_eq!(eks.writes().len(), writes, "{:?}", eks.writes());
+    assert_eq!(
+        iam_mutations(&again),
+        Vec::<String>::new(),
+        "{}",
+        again.stderr
+    );
+
+    env.run_eks(&eks, &["cleanup", "--only", "irsa", "--yes"])
+        .expect_code(0);
+    assert!(eks.associations(&name).is_empty());
+    assert!(
+        !eks.has_addon(&name, AGENT),
+        "meshctl installed it, so it goes"
+    );
+    assert!(env.role(&ingest).is_none());
+}
+
+#[test]
+fn pod_identity_mode_never_deletes_an_agent_it_did_not_install() {
+    let env = Env::new("irsa_pod_identity_agent", "irsa:\n  mode: pod-identity\n");
+    let name = env.stack.name.clone();
+    let eks = EksPodIdentityFake::start(&[&name], REGION, MOTO_ACCOUNT);
+    eks.install_addon(&name, AGENT);
+    env.run_eks(&eks, &["irsa", "--yes"]).expect_code(0);
+    assert!(
+        !eks.writes().iter().any(|w| w.contains("/addons")),
+        "{:?}",
+        eks.writes()
+    );
+    env.run_eks(&eks, &["cleanup", "--only", "irsa", "--yes"])
+        .expect_code(0);
+    assert!(eks.has_addon(&name, AGENT), "kept");
+    assert!(eks.associations(&name).is_empty());
 }

@@ -10,6 +10,7 @@
 
 pub mod amg_fake;
 pub mod eks_auth;
+pub mod eks_pod_identity_fake;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
