@@ -299,7 +299,7 @@ const SCOPES: &[(&str, &[Family])] = {
             &[Apply, Cleanup, Status, Probe, Token, Kubeconfig],
         ),
         ("call-timeout", &[Apply, Cleanup, Status, Probe, Kubeconfig]),
-        ("allow-region-change", &[Apply, Cleanup, Status, Kubeconfig]),
+        ("allow-region-change", &[Apply, Cleanup, Status]),
         ("output", &[Apply, Cleanup, Status, Probe, Init, Kubeconfig]),
         ("yes", &[Apply, Cleanup]),
         ("dry-run", &[Apply, Cleanup, Init, Kubeconfig]),

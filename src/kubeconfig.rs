@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_yaml_ng::{Mapping, Value};
 
+use crate::aws::{Aws, Connection};
+use crate::cli::{GlobalArgs, KubeconfigArgs};
+use crate::config::Config;
+use crate::engine::StepId;
+use crate::engine::state::{self, StackState};
 use crate::error::Error;
+use crate::kube::connect::outputs;
+use crate::ui::Ui;
 
 /// The client-go exec credential API the `exec` entry asks for (what `meshctl token` prints).
 pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
@@ -276,6 +283,127 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
+}
+
+/// `meshctl kubeconfig`: the cluster's endpoint and CA from the stack state, or from
+/// DescribeCluster when the state lacks them (or names another cluster), merged into a
+/// kubeconfig file.
+pub async fn run(
+    config: &Config,
+    g: &GlobalArgs,
+    ui: &Ui,
+    args: &KubeconfigArgs,
+) -> Result<Report, Error> {
+    for warning in &config.warnings {
+        ui.warn(warning);
+    }
+    let cluster = args
+        .cluster
+        .clone()
+        .unwrap_or_else(|| config.cluster_name().to_string());
+    let path = match &args.kubeconfig {
+        Some(p) => p.clone(),
+        None => default_path()?,
+    };
+    let s3 = config.state.starts_with("s3://");
+    let mut aws: Option<Aws> = None;
+    if s3 {
+        aws = match Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await? {
+            Connection::Online(a) => Some(*a),
+            Connection::Offline { .. } => return Err(Error::NoCredentials),
+        };
+    }
+    let store = state::open(&config.state, &config.name, aws.as_ref().map(|a| &a.sdk)).await?;
+    let state = StackState::load(store, &config.name).await?;
+    let from_state = |key: &'static str| {
+        let state = state.clone();
+        async move { state.output(StepId::Cluster, key).await }
+    };
+    let same_cluster = from_state(outputs::CLUSTER_NAME)
+        .await
+        .is_none_or(|n| n == cluster);
+    let mut endpoint = None;
+    let mut ca = None;
+    let mut arn = None;
+    if same_cluster {
+        endpoint = from_state(outputs::ENDPOINT).await;
+        ca = from_state(outputs::CERTIFICATE_AUTHORITY).await;
+        arn = from_state("cluster_arn").await;
+    }
+    if endpoint.is_none() || ca.is_none() {
+        let aws = match aws {
+            Some(a) => Some(a),
+            None => match Aws::connect(&config.region, g.profile.as_deref(), g.call_timeout).await?
+            {
+                Connection::Online(a) => Some(*a),
+                // An offline dry run assumes nothing: placeholders show where the values go.
+                Connection::Offline { .. } if g.dry_run => None,
+                Connection::Offline { .. } => return Err(Error::NoCredentials),
+            },
+        };
+        let Some(aws) = aws else {
+            ui.warn(format!(
+                "offline: the endpoint and CA of cluster `{cluster}` are not in the stack state; placeholders shown"
+            ));
+            let entry = Entry {
+                context: args
+                    .context
+                    .clone()
+                    .unwrap_or_else(|| format!("{cluster}.{}", config.region)),
+                name: format!("{cluster}.{}", config.region),
+                cluster: cluster.clone(),
+                region: config.region.clone(),
+                profile: g.profile.clone(),
+                endpoint: format!("<endpoint of EKS cluster {cluster}>"),
+                certificate_authority: format!("<certificate authority of EKS cluster {cluster}>"),
+                command: "meshctl".into(),
+            };
+            return write(&path, &entry, true);
+        };
+        let out = aws
+            .eks()
+            .describe_cluster()
+            .name(&cluster)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_not_found_exception())
+                {
+                    Error::usage(
+                        format!("EKS cluster `{cluster}` does not exist in {}", config.region),
+                        "run `meshctl cluster` first, or pass --cluster and --region of an existing cluster",
+                    )
+                } else {
+                    crate::aws::sdk_error("eks", "DescribeCluster", &e)
+                }
+            })?;
+        let c = out.cluster();
+        endpoint = c.and_then(|c| c.endpoint()).map(str::to_string);
+        ca = c
+            .and_then(|c| c.certificate_authority())
+            .and_then(|a| a.data())
+            .map(str::to_string);
+        arn = c.and_then(|c| c.arn()).map(str::to_string);
+    }
+    let (Some(endpoint), Some(ca)) = (endpoint, ca) else {
+        return Err(Error::usage(
+            format!("EKS cluster `{cluster}` has no endpoint or certificate yet"),
+            "wait until the cluster is ACTIVE (`meshctl status`), then run this again",
+        ));
+    };
+    let name = arn.unwrap_or_else(|| format!("{cluster}.{}", config.region));
+    let entry = Entry {
+        context: args.context.clone().unwrap_or_else(|| name.clone()),
+        name,
+        cluster,
+        region: config.region.clone(),
+        profile: g.profile.clone(),
+        endpoint,
+        certificate_authority: ca,
+        command: "meshctl".into(),
+    };
+    write(&path, &entry, g.dry_run)
 }
 
 #[cfg(test)]
