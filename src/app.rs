@@ -176,9 +176,11 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
         Command::Verify => Some(("verify".into(), graph::select(&[]))),
-        Command::Init(_) | Command::Completions { .. } | Command::Token(_) | Command::Doctor => {
-            None
-        }
+        Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Token(_)
+        | Command::Doctor
+        | Command::Kubeconfig(_) => None,
     }
 }
 
@@ -222,6 +224,12 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             .await;
             ui.emit(&report);
             return Ok(report.exit_code());
+        }
+        Command::Kubeconfig(args) => {
+            let config = load_config(g).await?;
+            let report = crate::kubeconfig::run(&config, g, ui, args).await?;
+            ui.emit(&report);
+            return Ok(exit::OK);
         }
         Command::Completions { shell } => {
             let mut cmd = crate::cli::command();

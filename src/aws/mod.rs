@@ -6,6 +6,7 @@ pub mod eks_token;
 pub mod errors;
 pub mod log;
 pub mod sigv4;
+pub mod retry;
 
 use std::collections::HashMap;
 use std::time::Duration;

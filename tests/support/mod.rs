@@ -12,6 +12,7 @@ pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod eks_auth;
 pub mod fault_proxy;
+pub mod eks_pod_identity_fake;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
@@ -50,6 +51,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "doctor",
     "init",
     "token",
+    "kubeconfig",
     "completions",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
