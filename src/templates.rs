@@ -7,10 +7,24 @@ use serde::Serialize;
 use crate::error::Error;
 
 /// `(name, source)` of every template shipped in the binary.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "amp/istio-rules.yaml.j2",
-    include_str!("../templates/amp/istio-rules.yaml.j2"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "amp/istio-rules.yaml.j2",
+        include_str!("../templates/amp/istio-rules.yaml.j2"),
+    ),
+    (
+        "prometheus/prometheus.yml.j2",
+        include_str!("../templates/prometheus/prometheus.yml.j2"),
+    ),
+    (
+        "prometheus/agent.yaml.j2",
+        include_str!("../templates/prometheus/agent.yaml.j2"),
+    ),
+    (
+        "prometheus/scraper-rbac.yaml.j2",
+        include_str!("../templates/prometheus/scraper-rbac.yaml.j2"),
+    ),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();

@@ -22,6 +22,7 @@ mod lock;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
+mod prometheus_fakes;
 mod reports;
 mod rollback_moto;
 mod signals;

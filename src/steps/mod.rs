@@ -4,6 +4,7 @@ pub mod amp;
 pub mod grafana;
 pub mod pagerduty;
 pub mod planned;
+pub mod prometheus;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
+        StepId::Prometheus => Arc::new(prometheus::PrometheusStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
 }
