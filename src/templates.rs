@@ -29,6 +29,13 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // `tojson`: a value as JSON, which is also valid YAML (a quoted string for strings), so a
+    // rendered value can never break the YAML around it.
+    env.add_filter("tojson", |v: minijinja::Value| {
+        serde_json::to_string(&v).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+        })
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .expect("shipped templates are valid (checked by tests)");

@@ -419,8 +419,10 @@ fn create(st: &mut State, req: &Request, region: &str, ready_after: Duration) ->
         return bad("source.eksConfiguration.clusterArn must be an EKS cluster ARN");
     }
     let subnets = eks["subnetIds"].as_array().map(Vec::len).unwrap_or(0);
-    if !(1..=5).contains(&subnets) {
-        return bad("source.eksConfiguration.subnetIds must list 1 to 5 subnets");
+    if !(2..=5).contains(&subnets) {
+        return bad(
+            "source.eksConfiguration.subnetIds must list 2 to 5 subnets, in at least two Availability Zones",
+        );
     }
     let ws_ok = body["destination"]["ampConfiguration"]["workspaceArn"]
         .as_str()
@@ -465,7 +467,21 @@ fn forward(moto: &str, req: &Request) -> Response {
         return fail(format!("moto at {moto} is not reachable"));
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut target = format!("/{}", req.segments.join("/"));
+    // Segments were split on `/` before decoding: encode each again (an ARN in a path
+    // carries `:` and `/`), keeping only unreserved characters as they are.
+    let encode = |seg: &String| -> String {
+        seg.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let encoded: Vec<String> = req.segments.iter().map(encode).collect();
+    let mut target = format!("/{}", encoded.join("/"));
     if !req.query.is_empty() {
         let q: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(req.query.iter())
