@@ -119,7 +119,8 @@ fn check_configuration(blob: &[u8]) -> Result<(), String> {
         };
         for (k, _) in map {
             let k = k.as_str().unwrap_or_default();
-            if k.ends_with("_sd_configs") && k != "kubernetes_sd_configs" || k == "static_configs" {
+            if (k.ends_with("_sd_configs") && k != "kubernetes_sd_configs") || k == "static_configs"
+            {
                 return Err(format!("{k} is not supported: use kubernetes_sd_configs"));
             }
         }
