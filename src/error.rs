@@ -162,7 +162,7 @@ pub enum Error {
     /// A Kubernetes API call (or the connection to the API server) failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Kube(#[from] crate::kube::KubeError),
+    Kube(Box<crate::kube::KubeError>),
 
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
@@ -214,5 +214,12 @@ impl Error {
             message: message.into(),
             help: help.into(),
         }
+    }
+}
+
+/// Boxed: a `KubeError` is large, and every `Result<_, Error>` would carry its size.
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Self {
+        Error::Kube(Box::new(e))
     }
 }

@@ -553,23 +553,35 @@ async fn a_config_change_rolls_the_pod_and_a_dry_run_names_the_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unready_deployment_times_out_saying_why() {
+async fn an_unready_deployment_times_out_saying_why_and_is_rolled_back() {
     let fake = KubeFake::start(Options::default()).await;
     let scraper = ScraperFake::start(Duration::ZERO, &moto());
     let s = stack("prom-unready", &fake, "");
+    // Nobody plays the controller: the Deployment never becomes available.
     let mut cmd = s.std_command(&moto());
     cmd.env("AWS_ENDPOINT_URL_AMP", &scraper.url)
         .env("MESHCTL_POLL_INTERVAL", "100ms")
-        .args(["prometheus", "--yes", "--timeout", "10s", "--no-rollback"]);
+        .args(["prometheus", "--yes", "--timeout", "10s"]);
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("meshctl runs"))
         .await
         .unwrap();
-    let stderr =
+    let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "failed and fully rolled back: {text}"
+    );
+    assert!(text.contains("Deployment prometheus/prometheus"), "{text}");
     assert!(
-        stderr.contains("Deployment prometheus/prometheus"),
-        "{stderr}"
+        text.contains("has not observed generation"),
+        "says why it is not ready: {text}"
+    );
+    // The rollback removed every object this run created.
+    assert!(
+        labelled(&fake, &s.name).is_empty(),
+        "{:?}",
+        labelled(&fake, &s.name)
     );
 }
 
