@@ -164,6 +164,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Kube(Box<crate::kube::KubeError>),
 
+    /// helm is missing or too old, or could not render a chart.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Helm(#[from] crate::helm::HelmError),
+
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
     Template { name: String, message: String },
@@ -171,6 +176,12 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(meshctl::io))]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Error {
+        Error::Kube(Box::new(e))
+    }
 }
 
 impl Error {
@@ -189,6 +200,7 @@ impl Error {
             | Error::Placement { .. }
             | Error::PlanConflict { .. }
             | Error::Declined => exit::USAGE,
+            Error::Helm(e) => e.exit_code(),
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILED,
         }
@@ -214,12 +226,5 @@ impl Error {
             message: message.into(),
             help: help.into(),
         }
-    }
-}
-
-/// Boxed: a `KubeError` is large, and every `Result<_, Error>` would carry its size.
-impl From<crate::kube::KubeError> for Error {
-    fn from(e: crate::kube::KubeError) -> Self {
-        Error::Kube(Box::new(e))
     }
 }

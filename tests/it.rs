@@ -16,6 +16,7 @@ mod docs_commands;
 mod engine;
 mod flags;
 mod grafana_fakes;
+mod helm;
 mod init_cli;
 mod kube_adapter;
 mod lock;
@@ -23,6 +24,7 @@ mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
 mod prometheus_fakes;
+mod reliability;
 mod reports;
 mod rollback_moto;
 mod signals;
@@ -30,6 +32,7 @@ mod state_location;
 mod state_s3;
 mod templates;
 mod token_cli;
+mod verify_fakes;
 
 #[test]
 fn suite_lists_every_test_file() {

@@ -9,8 +9,10 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod amp_query_fake;
 pub mod amp_scraper_fake;
 pub mod eks_auth;
+pub mod fault_proxy;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
@@ -45,6 +47,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "pagerduty",
     "cleanup",
     "status",
+    "verify",
     "init",
     "token",
     "completions",
