@@ -35,6 +35,15 @@ pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=28;
 pub const MAX_USER_TAGS: usize = 45;
 /// The shortest `prometheus.scrape_interval`.
 pub const MIN_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+/// The shortest scrape interval an AMP managed collector accepts (`prometheus.mode:
+/// managed-collector`).
+pub const MIN_MANAGED_SCRAPE_INTERVAL: Duration = Duration::from_secs(30);
+/// `prometheus.mode` values: Prometheus in agent mode in the cluster, or an AMP managed
+/// collector (scraper) outside it.
+pub const PROMETHEUS_MODES: &[&str] = &["agent", "managed-collector"];
+/// The Prometheus image meshctl runs in agent mode by default (the newest stable 3.x release
+/// when this version was made; `prometheus.image` overrides it).
+pub const PROMETHEUS_IMAGE: &str = "quay.io/prometheus/prometheus:v3.16.0";
 /// Node root volume sizes EBS allows, in GiB.
 pub const NODE_DISK_GIB: RangeInclusive<u32> = 20..=16384;
 
@@ -181,8 +190,49 @@ pub struct PrometheusConfig {
     pub namespace: String,
     /// Scrape interval, e.g. `30s`.
     pub scrape_interval: String,
-    /// Run Prometheus in agent mode (AMP stores the data).
-    pub agent: bool,
+    /// `agent` (Prometheus in agent mode in the cluster, remote-writing to AMP) or
+    /// `managed-collector` (an AMP managed scraper; nothing runs in the cluster).
+    pub mode: String,
+    /// The Prometheus image in agent mode (a pinned 3.x release).
+    pub image: String,
+    /// Requests and limits of the Prometheus container in agent mode.
+    pub resources: PrometheusResources,
+    /// Remote-write queue settings in agent mode.
+    pub remote_write: RemoteWriteQueue,
+    /// Drop the Envoy and Istio series and labels Kiali and the dashboards do not use.
+    pub thinning: bool,
+}
+
+impl PrometheusConfig {
+    /// Whether an AMP managed collector scrapes instead of an in-cluster Prometheus.
+    pub fn managed_collector(&self) -> bool {
+        self.mode == "managed-collector"
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusResources {
+    pub requests: ResourceAmounts,
+    pub limits: ResourceAmounts,
+}
+
+/// Kubernetes quantities, e.g. `cpu: 250m`, `memory: 512Mi`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceAmounts {
+    pub cpu: String,
+    pub memory: String,
+}
+
+/// Prometheus `remote_write[].queue_config`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteWriteQueue {
+    /// Samples buffered per shard.
+    pub capacity: u32,
+    pub max_shards: u32,
+    pub max_samples_per_send: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -338,7 +388,37 @@ impl Default for PrometheusConfig {
         PrometheusConfig {
             namespace: "prometheus".into(),
             scrape_interval: "30s".into(),
-            agent: true,
+            mode: "agent".into(),
+            image: PROMETHEUS_IMAGE.into(),
+            resources: PrometheusResources::default(),
+            remote_write: RemoteWriteQueue::default(),
+            thinning: true,
+        }
+    }
+}
+
+impl Default for PrometheusResources {
+    fn default() -> Self {
+        PrometheusResources {
+            requests: ResourceAmounts {
+                cpu: "250m".into(),
+                memory: "512Mi".into(),
+            },
+            limits: ResourceAmounts {
+                cpu: "1".into(),
+                memory: "1Gi".into(),
+            },
+        }
+    }
+}
+
+impl Default for RemoteWriteQueue {
+    fn default() -> Self {
+        // The queue settings of the AMP ingestion walkthrough meshctl replaces.
+        RemoteWriteQueue {
+            capacity: 2500,
+            max_shards: 200,
+            max_samples_per_send: 1000,
         }
     }
 }

@@ -360,14 +360,20 @@ pub fn render(a: &Answers) -> String {
         w,
         "prometheus:\n\
          \x20 namespace: {ns}\n\
-         \x20 # How often to scrape, e.g. 30s or 1m (at least {min}).\n\
+         \x20 # How often to scrape, e.g. 30s or 1m (at least {min}; 30s with managed-collector).\n\
          \x20 scrape_interval: {interval}\n\
-         \x20 # Agent mode: forward to AMP without storing locally.\n\
-         \x20 agent: {agent}\n",
+         \x20 # agent: Prometheus in agent mode in the cluster, remote-writing to AMP;\n\
+         \x20 # managed-collector: an AMP managed scraper, nothing runs in the cluster.\n\
+         \x20 mode: {mode}\n\
+         \x20 # Drop Envoy/Istio series and labels Kiali and the dashboards do not use.\n\
+         \x20 thinning: {thinning}\n\
+         \x20 # image: {image}\n",
         ns = scalar(&d.prometheus.namespace),
         min = humantime::format_duration(config::MIN_SCRAPE_INTERVAL),
         interval = scalar(&d.prometheus.scrape_interval),
-        agent = d.prometheus.agent,
+        mode = scalar(&d.prometheus.mode),
+        thinning = d.prometheus.thinning,
+        image = scalar(&d.prometheus.image),
     );
     let _ = writeln!(
         w,

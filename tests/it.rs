@@ -26,6 +26,7 @@ mod lock;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
+mod prometheus_fakes;
 mod reliability;
 mod reports;
 mod rollback_moto;

@@ -114,6 +114,28 @@ fn every_shipped_template_renders_for_the_example_configs() {
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         let rules = meshctl::steps::amp::render_rules(&config).unwrap();
         assert!(rules.contains("IstioHigh5xxRatio"), "{}", path.display());
+        use meshctl::steps::prometheus as prom;
+        let yml = prom::render_config(&config, &prom::ScrapeInputs::default()).unwrap();
+        assert!(yml.contains("job_name: envoy-stats"), "{}", path.display());
+        let agent = prom::render_agent(&config, &yml, None).unwrap();
+        assert!(agent.contains("kind: Deployment"), "{}", path.display());
+        let rbac = prom::render_scraper_rbac(&config).unwrap();
+        assert!(rbac.contains("aps-collector-user"), "{}", path.display());
     }
-    assert_eq!(meshctl::templates::TEMPLATES.len(), 4);
+    let rendered = [
+        "amp/istio-rules.yaml.j2",
+        "prometheus/prometheus.yml.j2",
+        "prometheus/agent.yaml.j2",
+        "prometheus/scraper-rbac.yaml.j2",
+        // Rendered and snapshotted by the irsa tests (tests/irsa_moto.rs).
+        "iam/irsa-trust-statement.json.j2",
+        "iam/pod-identity-trust-statement.json.j2",
+        "iam/amp-permissions.json.j2",
+    ];
+    for (name, _) in meshctl::templates::TEMPLATES {
+        assert!(
+            rendered.contains(name),
+            "{name} is not rendered by a test"
+        );
+    }
 }

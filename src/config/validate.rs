@@ -214,6 +214,9 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         keys(&["prometheus", "scrape_interval"]),
         scrape_interval(&c.prometheus.scrape_interval),
     );
+    for (path, r) in prometheus(&c.prometheus) {
+        add(path, r);
+    }
     add(keys(&["kiali", "namespace"]), namespace(&c.kiali.namespace));
 
     // grafana
@@ -827,6 +830,103 @@ pub(crate) fn rules_namespace(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{name}` is not a valid rule-groups namespace name: use 1 to 64 letters, digits, `-`, `.` and `_`, starting with a letter or digit"
+        ))
+    }
+}
+
+/// The `prometheus` keys beyond namespace and scrape interval: mode, the managed collector's
+/// minimum interval, image, resources and the remote-write queue.
+fn prometheus(p: &super::PrometheusConfig) -> Vec<(Vec<Seg>, Result<(), String>)> {
+    let mut out = vec![(
+        keys(&["prometheus", "mode"]),
+        one_of(&p.mode, super::PROMETHEUS_MODES),
+    )];
+    if p.managed_collector()
+        && let Some(d) = prometheus_duration(&p.scrape_interval)
+        && d >= MIN_SCRAPE_INTERVAL
+        && d < super::MIN_MANAGED_SCRAPE_INTERVAL
+    {
+        let min = humantime::format_duration(super::MIN_MANAGED_SCRAPE_INTERVAL);
+        out.push((
+            keys(&["prometheus", "scrape_interval"]),
+            Err(format!(
+                "{} is shorter than {min}, the shortest interval an AMP managed collector accepts: \
+                 use {min} or more, or `mode: agent`",
+                p.scrape_interval
+            )),
+        ));
+    }
+    // A tag or digest after the last `/` (a registry port is not a tag), and not `latest`.
+    let last = p.image.rsplit('/').next().unwrap_or_default();
+    let image_ok = !p.image.is_empty()
+        && !p.image.chars().any(char::is_whitespace)
+        && (last.contains('@')
+            || last
+                .split_once(':')
+                .is_some_and(|(_, t)| !t.is_empty() && t != "latest"));
+    out.push((
+        keys(&["prometheus", "image"]),
+        if image_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{}` is not a pinned image reference: name a release tag or digest, e.g. `{}`",
+                p.image,
+                super::PROMETHEUS_IMAGE
+            ))
+        },
+    ));
+    for (which, amounts) in [
+        ("requests", &p.resources.requests),
+        ("limits", &p.resources.limits),
+    ] {
+        out.push((
+            keys(&["prometheus", "resources", which, "cpu"]),
+            quantity(&amounts.cpu, &["m"], "`250m` or `1`"),
+        ));
+        out.push((
+            keys(&["prometheus", "resources", which, "memory"]),
+            quantity(
+                &amounts.memory,
+                &["Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"],
+                "`512Mi` or `1Gi`",
+            ),
+        ));
+    }
+    let q = &p.remote_write;
+    for (key, value) in [
+        ("capacity", q.capacity),
+        ("max_shards", q.max_shards),
+        ("max_samples_per_send", q.max_samples_per_send),
+    ] {
+        out.push((
+            keys(&["prometheus", "remote_write", key]),
+            if value >= 1 {
+                Ok(())
+            } else {
+                Err("must be at least 1: the defaults are capacity 2500, max_shards 200, max_samples_per_send 1000".into())
+            },
+        ));
+    }
+    out
+}
+
+/// A Kubernetes quantity: a decimal number with one of `suffixes` or none.
+fn quantity(s: &str, suffixes: &[&str], example: &str) -> Result<(), String> {
+    let number = suffixes
+        .iter()
+        .find_map(|suf| s.strip_suffix(suf))
+        .unwrap_or(s);
+    let mut parts = number.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let frac = parts.next();
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    if digits(whole) && frac.is_none_or(digits) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a Kubernetes quantity: write a number with an optional unit ({}), e.g. {example}",
+            suffixes.join(" ")
         ))
     }
 }

@@ -5,6 +5,7 @@ pub mod grafana;
 pub mod irsa;
 pub mod pagerduty;
 pub mod planned;
+pub mod prometheus;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Irsa => Arc::new(irsa::IrsaStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
+        StepId::Prometheus => Arc::new(prometheus::PrometheusStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
 }

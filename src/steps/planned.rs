@@ -78,7 +78,7 @@ pub fn intended(id: StepId, c: &Config) -> Vec<Action> {
             create("service-account", format!("{}/{}", c.prometheus.namespace, c.irsa.prometheus_service_account)),
             create("deployment", format!("{}/prometheus", c.prometheus.namespace)).detail(format!(
                 "{} mode, scrape every {}, remote write to AMP with SigV4",
-                if c.prometheus.agent { "agent" } else { "server" },
+                c.prometheus.mode,
                 c.prometheus.scrape_interval
             )),
         ],

@@ -10,6 +10,7 @@
 
 pub mod amg_fake;
 pub mod amp_query_fake;
+pub mod amp_scraper_fake;
 pub mod eks_auth;
 pub mod fault_proxy;
 pub mod eks_pod_identity_fake;
@@ -136,6 +137,15 @@ pub fn shared_amg() -> &'static amg_fake::AmgFake {
     AMG.get_or_init(|| amg_fake::AmgFake::start(Duration::ZERO))
 }
 
+/// The AMP scraper fake shared by every run against moto in this test process that does not
+/// bring its own: moto serves no AMP scrapers, and a whole-stack `cleanup` lists them. It
+/// answers the scraper operations and forwards every other AMP request to moto.
+pub fn shared_scrapers() -> &'static amp_scraper_fake::ScraperFake {
+    static SCRAPERS: std::sync::OnceLock<amp_scraper_fake::ScraperFake> =
+        std::sync::OnceLock::new();
+    SCRAPERS.get_or_init(|| amp_scraper_fake::ScraperFake::start(Duration::ZERO, &moto()))
+}
+
 /// A stack with a unique name, its own meshctl.yaml and its own local state directory.
 pub struct Stack {
     pub name: String,
@@ -258,6 +268,13 @@ impl Stack {
             .env("USER", TEST_USER)
             .env("NO_COLOR", "1")
             .env_remove("AWS_PROFILE");
+        // Moto has no AMP scrapers: runs against moto reach AMP through the scraper fake,
+        // which forwards everything else to moto (a test may set its own, later `.env` wins).
+        let is_moto = std::env::var("MESHCTL_TEST_MOTO")
+            .is_ok_and(|m| m.trim().trim_end_matches('/') == endpoint.trim_end_matches('/'));
+        if is_moto {
+            cmd.env("AWS_ENDPOINT_URL_AMP", &shared_scrapers().url);
+        }
         cmd
     }
 
