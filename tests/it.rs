@@ -19,6 +19,7 @@ mod grafana_fakes;
 mod init_cli;
 mod kube_adapter;
 mod lock;
+mod network_moto;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;

@@ -2,6 +2,7 @@
 
 pub mod amp;
 pub mod grafana;
+pub mod network;
 pub mod pagerduty;
 pub mod planned;
 

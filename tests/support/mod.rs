@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod ec2_shim;
 pub mod eks_auth;
 pub mod grafana_fake;
 pub mod http_fake;
