@@ -156,10 +156,12 @@ async fn tagged(stack: &str) -> Vec<(String, String)> {
         .unwrap()
         .nat_gateways()
     {
+        // moto applies no tag filter to NAT gateways: check the tag here.
         if matches!(
             n.state(),
             Some(NatGatewayState::Available | NatGatewayState::Pending)
-        ) {
+        ) && tags(n.tags()).get(support::STACK_TAG).map(String::as_str) == Some(stack)
+        {
             out.push((
                 "nat-gateway".into(),
                 n.nat_gateway_id().unwrap().to_string(),

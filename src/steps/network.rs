@@ -268,8 +268,17 @@ async fn subnets(client: &Client, filters: Vec<Filter>) -> Result<Vec<SubnetInfo
         .collect())
 }
 
-async fn nat_gateways(client: &Client, filters: Vec<Filter>) -> Result<Vec<NatInfo>, Error> {
+/// NAT gateways matching `filters`; with `stack`, only those tagged for it (checked here as
+/// well: not every EC2 implementation applies tag filters to NAT gateways).
+async fn nat_gateways(
+    client: &Client,
+    filters: Vec<Filter>,
+    stack: Option<&str>,
+) -> Result<Vec<NatInfo>, Error> {
     let mut req = client.describe_nat_gateways();
+    if let Some(stack) = stack {
+        req = req.filter(stack_filter(stack));
+    }
     for f in filters {
         req = req.filter(f);
     }
@@ -295,6 +304,7 @@ async fn nat_gateways(client: &Client, filters: Vec<Filter>) -> Result<Vec<NatIn
                 tags: tag_map(n.tags()),
             })
         })
+        .filter(|n| stack.is_none_or(|st| crate::engine::owned::is_owned(&n.tags, st)))
         .collect())
 }
 
@@ -606,7 +616,7 @@ async fn survey(ctx: &StepCtx, client: &Client, spec: &NetworkSpec) -> Result<Su
             .into_iter()
             .filter(|g| part(&g.tags) == Some(INTERNET_GATEWAY))
             .min_by_key(|g| !g.attached_to.contains(&vpc_id));
-        s.nats = nat_gateways(client, vec![vf(), stack_filter(&spec.stack)])
+        s.nats = nat_gateways(client, vec![vf()], Some(&spec.stack))
             .await?
             .into_iter()
             .filter(live)
@@ -1599,7 +1609,7 @@ pub async fn wait_nat(ctx: &StepCtx, net: &Network) -> Result<(), Error> {
     let stack = ctx.config.name.clone();
     let vf = || filter("vpc-id", &[&net.vpc_id]);
     let subs = subnets(&client, vec![vf(), stack_filter(&stack)]).await?;
-    let nats: Vec<NatInfo> = nat_gateways(&client, vec![vf(), stack_filter(&stack)])
+    let nats: Vec<NatInfo> = nat_gateways(&client, vec![vf()], Some(&stack))
         .await?
         .into_iter()
         .filter(|n| n.state == NatGatewayState::Available)
@@ -1892,7 +1902,7 @@ async fn doomed(client: &Client, stack: &str) -> Result<Doomed, Error> {
         return Ok(d);
     }
     let vf = || filter("vpc-id", &ids[..]);
-    d.nats = nat_gateways(client, vec![vf(), stack_filter(stack)])
+    d.nats = nat_gateways(client, vec![vf()], Some(stack))
         .await?
         .into_iter()
         .filter(live)
@@ -2231,7 +2241,7 @@ pub async fn undo(ctx: &StepCtx, resource: &Resource) -> Result<bool, Error> {
         }
         ELASTIC_IP => {
             // A NAT gateway still using the address goes first (deleted, then waited for).
-            let users = nat_gateways(&client, vec![])
+            let users = nat_gateways(&client, vec![], None)
                 .await?
                 .into_iter()
                 .filter(|n| live(n) && n.allocation_ids.iter().any(|a| a == id));
@@ -2302,7 +2312,7 @@ pub async fn describe(
     for (az, list) in per_zone {
         out.insert(format!("subnets.{az}"), list.join(", "));
     }
-    let nats = nat_gateways(&client, vec![vf(), stack_filter(stack)]).await?;
+    let nats = nat_gateways(&client, vec![vf()], Some(stack)).await?;
     let nat_text: Vec<String> = nats
         .iter()
         .filter(|n| n.state != NatGatewayState::Deleted)
