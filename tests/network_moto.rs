@@ -808,3 +808,73 @@ async fn offline_plan_creates_everything_across_two_to_three_zones() {
     }
     assert!(h.shim.actions_since(0).is_empty(), "offline makes no call");
 }
+
+#[tokio::test]
+async fn a_new_tag_and_a_lost_route_converge_on_the_next_ensure() {
+    let h = harness("net-converge", Duration::from_secs(60)).await;
+    let mut spec = h.spec(NatMode::Single);
+    let net = run(network::ensure(&h.ctx, &spec)).await.unwrap();
+
+    // Someone removes a private subnet's default route; the config gains a tag.
+    let c = ec2().await;
+    let rts = c
+        .describe_route_tables()
+        .filters(f("association.subnet-id", &net.private_subnet_ids[0]))
+        .send()
+        .await
+        .unwrap();
+    let rt = rts.route_tables()[0].route_table_id().unwrap().to_string();
+    c.delete_route()
+        .route_table_id(&rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    spec.tags.insert("team".into(), "mesh".into());
+
+    let planned = run(network::plan(&h.ctx, &spec)).await.unwrap();
+    let rt_action = planned.iter().find(|a| a.name == rt).unwrap();
+    assert_eq!(rt_action.op, Op::Update, "{rt_action}");
+    assert!(
+        rt_action
+            .details
+            .iter()
+            .any(|d| d == "route 0.0.0.0/0 -> NAT gateway"),
+        "{rt_action}"
+    );
+    let vpc_action = planned.iter().find(|a| a.name == net.vpc_id).unwrap();
+    assert_eq!(vpc_action.op, Op::Update);
+    assert!(
+        vpc_action
+            .details
+            .iter()
+            .any(|d| d == "tag added: team=mesh"),
+        "{vpc_action}"
+    );
+    assert!(planned.iter().all(|a| a.op == Op::Update), "{planned:#?}");
+
+    let mark = h.shim.mark();
+    run(network::ensure(&h.ctx, &spec)).await.unwrap();
+    let mut mutating: Vec<String> = h
+        .shim
+        .actions_since(mark)
+        .into_iter()
+        .filter(|a| support::ec2_shim::is_mutating(a))
+        .collect();
+    mutating.sort();
+    mutating.dedup();
+    assert_eq!(mutating, ["CreateRoute", "CreateTags"]);
+    for (kind, id) in tagged(&h.stack).await {
+        let t = c
+            .describe_tags()
+            .filters(f("resource-id", &id))
+            .filters(f("key", "team"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(t.tags().len(), 1, "{kind} {id} has no team tag");
+    }
+    let replanned = run(network::plan(&h.ctx, &spec)).await.unwrap();
+    assert!(replanned.iter().all(|a| a.op == Op::Keep), "{replanned:#?}");
+    run(network::destroy(&h.ctx, &h.stack)).await.unwrap();
+}

@@ -545,6 +545,13 @@ impl Survey {
             .find(|r| part(&r.tags) == Some(rt_part) && (az.is_none() || zone(&r.tags) == az))
     }
 
+    /// The stack's Elastic IPs a NAT gateway uses.
+    fn eips_of<'a>(&'a self, nat: &'a NatInfo) -> impl Iterator<Item = &'a EipInfo> + 'a {
+        self.eips
+            .iter()
+            .filter(move |e| nat.allocation_ids.contains(&e.allocation_id))
+    }
+
     /// The zones that get a NAT gateway.
     fn nat_zones(&self, mode: NatMode) -> Vec<String> {
         match mode {
@@ -614,7 +621,11 @@ async fn survey(ctx: &StepCtx, client: &Client, spec: &NetworkSpec) -> Result<Su
         s.igw = internet_gateways(client, vec![stack_filter(&spec.stack)])
             .await?
             .into_iter()
-            .filter(|g| part(&g.tags) == Some(INTERNET_GATEWAY))
+            // Attached to this VPC, else a free one (an IGW attaches to one VPC only).
+            .filter(|g| {
+                part(&g.tags) == Some(INTERNET_GATEWAY)
+                    && (g.attached_to.is_empty() || g.attached_to.contains(&vpc_id))
+            })
             .min_by_key(|g| !g.attached_to.contains(&vpc_id));
         s.nats = nat_gateways(client, vec![vf()], Some(&spec.stack))
             .await?
@@ -944,6 +955,20 @@ pub async fn plan(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Vec<Action>, Erro
                 );
             }
             Some(n) => {
+                for eip in s.eips_of(n) {
+                    let lines = tag_changes(
+                        &s,
+                        &desired_tags(spec, &nat_name, ELASTIC_IP, Some(&az)),
+                        &eip.tags,
+                    )
+                    .lines;
+                    actions.push(keep_or_update(
+                        ELASTIC_IP,
+                        &eip.allocation_id,
+                        format!("used by {}", n.id),
+                        &lines,
+                    ));
+                }
                 let lines = tag_changes(
                     &s,
                     &desired_tags(spec, &nat_name, NAT_GATEWAY, Some(&az)),
@@ -1272,6 +1297,15 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
     for az in s.nat_zones(spec.nat) {
         if let Some(n) = s.nat_in(&az).cloned() {
             let name = format!("{}-nat-{az}", spec.stack);
+            for eip in s.eips_of(&n) {
+                let want = desired_tags(spec, &name, ELASTIC_IP, Some(&az));
+                retag(
+                    &client,
+                    &eip.allocation_id,
+                    &tag_changes(&s, &want, &eip.tags),
+                )
+                .await?;
+            }
             let want = desired_tags(spec, &name, NAT_GATEWAY, Some(&az));
             retag(&client, &n.id, &tag_changes(&s, &want, &n.tags)).await?;
             continue;
