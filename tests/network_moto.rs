@@ -878,3 +878,51 @@ async fn a_new_tag_and_a_lost_route_converge_on_the_next_ensure() {
     assert!(replanned.iter().all(|a| a.op == Op::Keep), "{replanned:#?}");
     run(network::destroy(&h.ctx, &h.stack)).await.unwrap();
 }
+
+/// The default route of the route table associated with `subnet`, if it has one.
+async fn default_route(subnet: &str) -> Option<String> {
+    let rts = ec2()
+        .await
+        .describe_route_tables()
+        .filters(f("association.subnet-id", subnet))
+        .send()
+        .await
+        .unwrap();
+    rts.route_tables()
+        .first()?
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|r| r.nat_gateway_id().or(r.gateway_id()))
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn private_routes_wait_for_a_pending_nat_gateway() {
+    let h = harness("net-nat-pending", Duration::from_millis(500)).await;
+    h.shim.hold_nat_gateways_pending(true);
+    let net = run(network::ensure(&h.ctx, &h.spec(NatMode::Single)))
+        .await
+        .unwrap();
+    // ensure returned with the subnets; the NAT gateway is not ready, so no private route yet.
+    assert_eq!(net.nat_gateway_ids.len(), 1);
+    for s in &net.private_subnet_ids {
+        assert_eq!(default_route(s).await, None, "{s}");
+    }
+    let err = run(network::wait_nat(&h.ctx, &net)).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("timed out"), "{text}");
+    assert!(text.contains(&net.nat_gateway_ids[0]), "{text}");
+
+    h.shim.hold_nat_gateways_pending(false);
+    run(network::wait_nat(&h.ctx, &net)).await.unwrap();
+    for s in &net.private_subnet_ids {
+        assert_eq!(
+            default_route(s).await.as_ref(),
+            Some(&net.nat_gateway_ids[0]),
+            "{s}"
+        );
+    }
+    run(network::destroy(&h.ctx, &h.stack)).await.unwrap();
+    assert!(tagged(&h.stack).await.is_empty());
+}

@@ -23,6 +23,9 @@ struct Fault {
 
 #[derive(Default)]
 struct State {
+    /// Report every NAT gateway that moto calls available as still pending (moto makes them
+    /// available at once; AWS takes a minute or two).
+    nat_pending: bool,
     /// `(action, parameters)` of every request, in arrival order.
     calls: Vec<(String, Vec<(String, String)>)>,
     faults: Vec<Fault>,
@@ -78,6 +81,11 @@ impl Ec2Shim {
             value: value.into(),
             remaining: times,
         });
+    }
+
+    /// While `on`, NAT gateways moto reports as available are reported as pending instead.
+    pub fn hold_nat_gateways_pending(&self, on: bool) {
+        self.lock().nat_pending = on;
     }
 
     pub fn clear_faults(&self) {
@@ -138,17 +146,18 @@ fn handle(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::R
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let refused = {
+    let (refused, nat_pending) = {
         let mut st = state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let nat_pending = st.nat_pending;
         st.calls.push((action.clone(), params.clone()));
         let hit = st.faults.iter_mut().find(|f| {
             f.action == action
                 && f.remaining != Some(0)
                 && params.iter().any(|(k, v)| *k == f.param && *v == f.value)
         });
-        match hit {
+        let refused = match hit {
             Some(f) => {
                 if let Some(n) = f.remaining.as_mut() {
                     *n -= 1;
@@ -156,7 +165,8 @@ fn handle(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::R
                 Some(f.value.clone())
             }
             None => None,
-        }
+        };
+        (refused, nat_pending)
     };
     let mut client = client;
     if let Some(id) = refused {
@@ -186,6 +196,12 @@ fn handle(client: TcpStream, upstream: &str, state: &Mutex<State>) -> std::io::R
     up.flush()?;
     let mut answer = vec![];
     up.read_to_end(&mut answer)?;
+    if nat_pending && action.contains("NatGateway") {
+        // Same length, so Content-Length still holds: whitespace between XML elements.
+        let text = String::from_utf8_lossy(&answer)
+            .replace("<state>available</state>", "<state>pending</state>  ");
+        answer = text.into_bytes();
+    }
     // Tell the client the connection ends here too.
     let split = answer
         .windows(4)
