@@ -443,6 +443,20 @@ fn overlaps(a: &str, b: &str) -> bool {
     a & mask == b & mask
 }
 
+/// What is wrong with `cluster.vpc_cidr`, if anything (for config validation, which reports
+/// it before any API call).
+pub fn vpc_cidr_problem(vpc_cidr: &str) -> Option<String> {
+    match parse_cidr(vpc_cidr) {
+        Some((_, p)) if (16..=24).contains(&p) => None,
+        Some((_, p)) => Some(format!(
+            "`{vpc_cidr}` is a /{p}: the VPC needs a block from /16 to /24 (each zone gets a quarter for its private subnet and a sixteenth for its public one)"
+        )),
+        None => Some(format!(
+            "`{vpc_cidr}` is not an IPv4 CIDR block such as 10.0.0.0/16"
+        )),
+    }
+}
+
 /// The candidate blocks of a VPC CIDR `/p`: private subnets take the first three quarters
 /// (`/p+2` each), public subnets the last quarter split in four (`/p+4` each).
 fn blocks(vpc_cidr: &str) -> Result<(Vec<String>, Vec<String>), Error> {
@@ -512,6 +526,8 @@ struct Survey {
     dns_hostnames: bool,
     zones: Vec<String>,
     subnets: Vec<SubnetInfo>,
+    /// CIDR blocks of every subnet in the VPC, the stack's or not.
+    used_cidrs: Vec<String>,
     igw: Option<IgwInfo>,
     nats: Vec<NatInfo>,
     eips: Vec<EipInfo>,
@@ -605,6 +621,7 @@ async fn survey(ctx: &StepCtx, client: &Client, spec: &NetworkSpec) -> Result<Su
         dns_hostnames: false,
         zones: vec![],
         subnets: vec![],
+        used_cidrs: vec![],
         igw: None,
         nats: vec![],
         eips: vec![],
@@ -617,7 +634,12 @@ async fn survey(ctx: &StepCtx, client: &Client, spec: &NetworkSpec) -> Result<Su
         s.dns_support = vpc_attribute(client, &vpc_id, VpcAttributeName::EnableDnsSupport).await?;
         s.dns_hostnames =
             vpc_attribute(client, &vpc_id, VpcAttributeName::EnableDnsHostnames).await?;
-        s.subnets = subnets(client, vec![vf(), stack_filter(&spec.stack)]).await?;
+        let in_vpc = subnets(client, vec![vf()]).await?;
+        s.used_cidrs = in_vpc.iter().map(|x| x.cidr.clone()).collect();
+        s.subnets = in_vpc
+            .into_iter()
+            .filter(|x| crate::engine::owned::is_owned(&x.tags, &spec.stack))
+            .collect();
         s.igw = internet_gateways(client, vec![stack_filter(&spec.stack)])
             .await?
             .into_iter()
@@ -880,7 +902,7 @@ pub async fn plan(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Vec<Action>, Erro
             ));
         }
     }
-    let mut used: Vec<String> = s.subnets.iter().map(|x| x.cidr.clone()).collect();
+    let mut used = s.used_cidrs.clone();
     for tier in [PUBLIC_SUBNET, PRIVATE_SUBNET] {
         let pool = if tier == PUBLIC_SUBNET {
             &public_blocks
@@ -1207,16 +1229,7 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
     };
 
     // Subnets
-    let mut used: Vec<String> = s.subnets.iter().map(|x| x.cidr.clone()).collect();
-    if s.vpc.is_some() {
-        // Subnets of others in the VPC take blocks too.
-        used.extend(
-            subnets(&client, vec![filter("vpc-id", &[&vpc_id])])
-                .await?
-                .into_iter()
-                .map(|x| x.cidr),
-        );
-    }
+    let mut used = s.used_cidrs.clone();
     let zones = s.zones.clone();
     for tier in [PUBLIC_SUBNET, PRIVATE_SUBNET] {
         let pool = if tier == PUBLIC_SUBNET {
@@ -2398,6 +2411,13 @@ mod tests {
             assert!(blocks(bad).is_err(), "{bad}");
         }
         assert!(blocks("192.168.1.0/24").is_ok());
+    }
+
+    #[test]
+    fn cidr_problems_are_worded_for_the_config() {
+        assert_eq!(vpc_cidr_problem("10.0.0.0/16"), None);
+        assert!(vpc_cidr_problem("10.0.0.0/26").is_some_and(|p| p.contains("/16 to /24")));
+        assert!(vpc_cidr_problem("ten").is_some_and(|p| p.contains("not an IPv4 CIDR")));
     }
 
     #[test]
