@@ -1145,7 +1145,7 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
         let found = adopted_subnets(&client, &spec.adopt_subnet_ids).await?;
         let zones: BTreeSet<String> = found.iter().map(|s| s.az.clone()).collect();
         return Ok(Network {
-            vpc_id: found[0].vpc_id.clone(),
+            vpc_id: found.first().map(|s| s.vpc_id.clone()).unwrap_or_default(),
             public_subnet_ids: vec![],
             private_subnet_ids: found.iter().map(|s| s.id.clone()).collect(),
             availability_zones: zones.into_iter().collect(),
