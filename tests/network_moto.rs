@@ -559,15 +559,61 @@ async fn destroy_removes_what_is_tagged_and_spares_an_untagged_vpc() {
     let spec = h.spec(NatMode::Single);
     let net = run(network::ensure(&h.ctx, &spec)).await.unwrap();
     let (untagged, untagged_subnets) = foreign_vpc(63, &["us-east-1a", "us-east-1b"]).await;
+    // Two security groups the cluster step would make in the VPC, tagged for the stack, one
+    // letting the other in (so the other can only go once that rule is revoked).
+    let c = ec2().await;
+    let mut groups = vec![];
+    for name in ["nodes", "control-plane"] {
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+            .tags(
+                Ec2Tag::builder()
+                    .key(support::STACK_TAG)
+                    .value(&h.stack)
+                    .build(),
+            )
+            .build();
+        groups.push(
+            c.create_security_group()
+                .group_name(format!("{}-{name}", h.stack))
+                .description("meshctl test")
+                .vpc_id(&net.vpc_id)
+                .tag_specifications(spec)
+                .send()
+                .await
+                .unwrap()
+                .group_id()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    c.authorize_security_group_ingress()
+        .group_id(&groups[0])
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(15017)
+                .to_port(15017)
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&groups[1])
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 
     let planned = run(network::destroy_plan(&h.ctx, &h.stack)).await.unwrap();
     assert!(planned.iter().all(|a| a.op == Op::Delete));
     let planned_ids: HashSet<String> = planned.iter().map(|a| a.name.clone()).collect();
-    let existing: HashSet<String> = tagged(&h.stack)
+    let mut existing: HashSet<String> = tagged(&h.stack)
         .await
         .into_iter()
         .map(|(_, id)| id)
         .collect();
+    existing.extend(groups.iter().cloned());
     assert_eq!(planned_ids, existing, "destroy_plan lists what is tagged");
     assert!(planned_ids.contains(&net.vpc_id));
     assert!(!planned_ids.contains(&untagged));
@@ -578,8 +624,16 @@ async fn destroy_removes_what_is_tagged_and_spares_an_untagged_vpc() {
     // The VPC goes last.
     assert_eq!(done.last().map(|a| a.kind.as_str()), Some("vpc"));
     assert!(tagged(&h.stack).await.is_empty());
+    for g in &groups {
+        let left = c
+            .describe_security_groups()
+            .filters(f("group-id", g))
+            .send()
+            .await
+            .unwrap();
+        assert!(left.security_groups().is_empty(), "{g} is gone");
+    }
 
-    let c = ec2().await;
     let still = c.describe_vpcs().vpc_ids(&untagged).send().await.unwrap();
     assert_eq!(still.vpcs().len(), 1, "the untagged VPC is untouched");
     let subs = c
