@@ -860,6 +860,11 @@ async fn offline_plan_creates_everything_across_two_to_three_zones() {
     ] {
         assert!(actions.iter().any(|a| a.kind == kind), "{kind}");
     }
+    let mut bad = h.spec(NatMode::Single);
+    bad.vpc_cidr = "10.0.0.0/8".into();
+    let err = network::plan(&h.ctx, &bad).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("/16 to /24"), "{err}");
     assert!(h.shim.actions_since(0).is_empty(), "offline makes no call");
 }
 

@@ -458,17 +458,12 @@ pub fn vpc_cidr_problem(vpc_cidr: &str) -> Option<String> {
 }
 
 /// The candidate blocks of a VPC CIDR `/p`: private subnets take the first three quarters
-/// (`/p+2` each), public subnets the last quarter split in four (`/p+4` each).
-fn blocks(vpc_cidr: &str) -> Result<(Vec<String>, Vec<String>), Error> {
-    let bad = || {
-        Error::config(
-            format!("cluster.vpc_cidr `{vpc_cidr}` is not an IPv4 CIDR block from /16 to /24"),
-            "use a private range such as 10.0.0.0/16",
-        )
-    };
-    let (ip, p) = parse_cidr(vpc_cidr).ok_or_else(bad)?;
+/// (`/p+2` each), public subnets the last quarter split in four (`/p+4` each). `None` for a
+/// CIDR that is not IPv4 from /16 to /24 ([`vpc_cidr_problem`] says why).
+fn blocks(vpc_cidr: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let (ip, p) = parse_cidr(vpc_cidr)?;
     if !(16..=24).contains(&p) {
-        return Err(bad());
+        return None;
     }
     let base = ip & (u32::MAX << (32 - p));
     let quarter = 1u32 << (32 - (p + 2));
@@ -479,7 +474,19 @@ fn blocks(vpc_cidr: &str) -> Result<(Vec<String>, Vec<String>), Error> {
     let public = (0..4)
         .map(|i| format_cidr(base + 3 * quarter + i * sixteenth, p + 4))
         .collect();
-    Ok((private, public))
+    Some((private, public))
+}
+
+/// The configuration error for a `cluster.vpc_cidr` that [`blocks`] refuses (exit code 2,
+/// before any call).
+fn bad_cidr(spec: &NetworkSpec) -> Error {
+    Error::config(
+        format!(
+            "cluster.vpc_cidr {}",
+            vpc_cidr_problem(&spec.vpc_cidr).unwrap_or_default()
+        ),
+        "use a private range such as 10.0.0.0/16",
+    )
 }
 
 /// The zones the network spans: zones of existing subnets first, then the region's
@@ -843,7 +850,9 @@ pub async fn plan(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Vec<Action>, Erro
             })
             .collect());
     }
-    let (private_blocks, public_blocks) = blocks(&spec.vpc_cidr)?;
+    let Some((private_blocks, public_blocks)) = blocks(&spec.vpc_cidr) else {
+        return Err(bad_cidr(spec));
+    };
     let Some(aws) = &ctx.aws else {
         return Ok(offline_plan(spec));
     };
@@ -1153,7 +1162,9 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
             nat_gateway_ids: vec![],
         });
     }
-    let (private_blocks, public_blocks) = blocks(&spec.vpc_cidr)?;
+    let Some((private_blocks, public_blocks)) = blocks(&spec.vpc_cidr) else {
+        return Err(bad_cidr(spec));
+    };
     let region = ctx.placement().region;
     let run_id = ctx.ledger.run_id().await;
     ctx.progress.message("looking for the stack's VPC");
@@ -2408,9 +2419,9 @@ mod tests {
     #[test]
     fn cidrs_outside_16_to_24_are_refused() {
         for bad in ["10.0.0.0/8", "10.0.0.0/25", "nonsense", "10.0.0/16"] {
-            assert!(blocks(bad).is_err(), "{bad}");
+            assert!(blocks(bad).is_none(), "{bad}");
         }
-        assert!(blocks("192.168.1.0/24").is_ok());
+        assert!(blocks("192.168.1.0/24").is_some());
     }
 
     #[test]
