@@ -23,6 +23,7 @@ mod irsa_moto;
 mod kube_adapter;
 mod kubeconfig_cli;
 mod lock;
+mod network_moto;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;

@@ -3,6 +3,7 @@
 pub mod amp;
 pub mod grafana;
 pub mod irsa;
+pub mod network;
 pub mod pagerduty;
 pub mod planned;
 pub mod prometheus;

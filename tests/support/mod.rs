@@ -11,6 +11,7 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod amp_scraper_fake;
+pub mod ec2_shim;
 pub mod eks_auth;
 pub mod fault_proxy;
 pub mod eks_pod_identity_fake;
