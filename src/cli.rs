@@ -126,6 +126,8 @@ pub enum Command {
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
     /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
     Token(TokenArgs),
+    /// Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md).
+    Migrate(crate::migrate::MigrateArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -223,6 +225,10 @@ enum Family {
     Completions,
     /// `token`: signs locally; needs a region and credentials, nothing else.
     Token,
+    /// `migrate appmesh inventory` / `translate`: read-only.
+    MigrateRead,
+    /// `migrate appmesh apply` / `shift` / `rollback` / `remove`: plan, confirm, change.
+    MigrateChange,
 }
 
 impl Command {
@@ -246,6 +252,10 @@ impl Command {
             Command::Init(_) => "init",
             Command::Token(_) => "token",
             Command::Completions { .. } => "completions",
+            Command::Migrate(a) => {
+                let crate::migrate::MigrateFrom::Appmesh(m) = &a.from;
+                m.action.name()
+            }
         }
     }
 
@@ -259,6 +269,14 @@ impl Command {
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             Command::Token(_) => Family::Token,
+            Command::Migrate(a) => {
+                let crate::migrate::MigrateFrom::Appmesh(m) = &a.from;
+                if m.action.changes() {
+                    Family::MigrateChange
+                } else {
+                    Family::MigrateRead
+                }
+            }
             _ => Family::Apply,
         }
     }
@@ -268,15 +286,63 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Probe, Init]),
-        ("region", &[Apply, Cleanup, Status, Probe, Init, Token]),
-        ("profile", &[Apply, Cleanup, Status, Probe, Token]),
-        ("call-timeout", &[Apply, Cleanup, Status, Probe]),
+        (
+            "config",
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                MigrateRead,
+                MigrateChange,
+            ],
+        ),
+        (
+            "region",
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Token,
+                MigrateRead,
+                MigrateChange,
+            ],
+        ),
+        (
+            "profile",
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Token,
+                MigrateRead,
+                MigrateChange,
+            ],
+        ),
+        (
+            "call-timeout",
+            &[Apply, Cleanup, Status, Probe, MigrateRead, MigrateChange],
+        ),
         ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Probe, Init]),
-        ("yes", &[Apply, Cleanup]),
-        ("dry-run", &[Apply, Cleanup, Init]),
-        ("timeout", &[Apply, Cleanup]),
+        (
+            "output",
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                MigrateRead,
+                MigrateChange,
+            ],
+        ),
+        ("yes", &[Apply, Cleanup, MigrateChange]),
+        ("dry-run", &[Apply, Cleanup, Init, MigrateChange]),
+        ("timeout", &[Apply, Cleanup, MigrateChange]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
         ("force-unlock", &[Apply, Cleanup]),
@@ -293,6 +359,10 @@ fn family_names(f: Family) -> &'static str {
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",
+        Family::MigrateRead => "migrate appmesh inventory, migrate appmesh translate",
+        Family::MigrateChange => {
+            "migrate appmesh apply, migrate appmesh shift, migrate appmesh rollback, migrate appmesh remove"
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod grafana;
 pub mod http;
 pub mod init;
 pub mod kube;
+pub mod migrate;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;
