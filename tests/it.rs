@@ -19,6 +19,7 @@ mod grafana_fakes;
 mod init_cli;
 mod kube_adapter;
 mod lock;
+mod migrate_appmesh;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;

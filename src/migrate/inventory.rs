@@ -516,8 +516,11 @@ pub async fn read_aws(client: &Client, name: &str) -> Result<Inventory, Error> {
                 .unwrap_or_default(),
             egress_filter: spec
                 .and_then(|s| s.egress_filter())
-                .map(|e| e.r#type().as_str().to_string())
-                .unwrap_or_else(|| "DROP_ALL".into()),
+                .map(|e| e.r#type().as_str())
+                .filter(|t| matches!(*t, "ALLOW_ALL" | "DROP_ALL"))
+                // App Mesh's default when the mesh sets none.
+                .unwrap_or("DROP_ALL")
+                .to_string(),
             ip_preference: spec
                 .and_then(|s| s.service_discovery())
                 .and_then(|d| d.ip_preference())
@@ -792,7 +795,9 @@ impl Inventory {
             }
         }
         for g in &self.virtual_gateways {
-            out.push(AppMeshResource::VirtualGateway(g.name.clone()));
+            out.push(AppMeshResource::VirtualGateway {
+                name: g.name.clone(),
+            });
         }
         for v in &self.virtual_routers {
             for r in &v.routes {
@@ -804,15 +809,23 @@ impl Inventory {
         }
         // Virtual services refer to routers and nodes: they go before them.
         for s in &self.virtual_services {
-            out.push(AppMeshResource::VirtualService(s.name.clone()));
+            out.push(AppMeshResource::VirtualService {
+                name: s.name.clone(),
+            });
         }
         for v in &self.virtual_routers {
-            out.push(AppMeshResource::VirtualRouter(v.name.clone()));
+            out.push(AppMeshResource::VirtualRouter {
+                name: v.name.clone(),
+            });
         }
         for n in &self.virtual_nodes {
-            out.push(AppMeshResource::VirtualNode(n.name.clone()));
+            out.push(AppMeshResource::VirtualNode {
+                name: n.name.clone(),
+            });
         }
-        out.push(AppMeshResource::Mesh(self.mesh.name.clone()));
+        out.push(AppMeshResource::Mesh {
+            name: self.mesh.name.clone(),
+        });
         out
     }
 }
@@ -827,12 +840,12 @@ pub fn priority_key(p: Option<i32>, name: &str) -> (i64, String) {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppMeshResource {
     GatewayRoute { gateway: String, name: String },
-    VirtualGateway(String),
+    VirtualGateway { name: String },
     Route { router: String, name: String },
-    VirtualService(String),
-    VirtualRouter(String),
-    VirtualNode(String),
-    Mesh(String),
+    VirtualService { name: String },
+    VirtualRouter { name: String },
+    VirtualNode { name: String },
+    Mesh { name: String },
 }
 
 impl fmt::Display for AppMeshResource {
@@ -841,12 +854,12 @@ impl fmt::Display for AppMeshResource {
             AppMeshResource::GatewayRoute { gateway, name } => {
                 write!(f, "gateway route {gateway}/{name}")
             }
-            AppMeshResource::VirtualGateway(n) => write!(f, "virtual gateway {n}"),
+            AppMeshResource::VirtualGateway { name: n } => write!(f, "virtual gateway {n}"),
             AppMeshResource::Route { router, name } => write!(f, "route {router}/{name}"),
-            AppMeshResource::VirtualService(n) => write!(f, "virtual service {n}"),
-            AppMeshResource::VirtualRouter(n) => write!(f, "virtual router {n}"),
-            AppMeshResource::VirtualNode(n) => write!(f, "virtual node {n}"),
-            AppMeshResource::Mesh(n) => write!(f, "mesh {n}"),
+            AppMeshResource::VirtualService { name: n } => write!(f, "virtual service {n}"),
+            AppMeshResource::VirtualRouter { name: n } => write!(f, "virtual router {n}"),
+            AppMeshResource::VirtualNode { name: n } => write!(f, "virtual node {n}"),
+            AppMeshResource::Mesh { name: n } => write!(f, "mesh {n}"),
         }
     }
 }

@@ -188,7 +188,7 @@ async fn delete(
                 .await,
             "DeleteGatewayRoute"
         ),
-        AppMeshResource::VirtualGateway(name) => gone!(
+        AppMeshResource::VirtualGateway { name } => gone!(
             client
                 .delete_virtual_gateway()
                 .mesh_name(mesh)
@@ -207,7 +207,7 @@ async fn delete(
                 .await,
             "DeleteRoute"
         ),
-        AppMeshResource::VirtualService(name) => gone!(
+        AppMeshResource::VirtualService { name } => gone!(
             client
                 .delete_virtual_service()
                 .mesh_name(mesh)
@@ -216,7 +216,7 @@ async fn delete(
                 .await,
             "DeleteVirtualService"
         ),
-        AppMeshResource::VirtualRouter(name) => gone!(
+        AppMeshResource::VirtualRouter { name } => gone!(
             client
                 .delete_virtual_router()
                 .mesh_name(mesh)
@@ -225,7 +225,7 @@ async fn delete(
                 .await,
             "DeleteVirtualRouter"
         ),
-        AppMeshResource::VirtualNode(name) => gone!(
+        AppMeshResource::VirtualNode { name } => gone!(
             client
                 .delete_virtual_node()
                 .mesh_name(mesh)
@@ -234,7 +234,7 @@ async fn delete(
                 .await,
             "DeleteVirtualNode"
         ),
-        AppMeshResource::Mesh(name) => gone!(
+        AppMeshResource::Mesh { name } => gone!(
             client.delete_mesh().mesh_name(name).send().await,
             "DeleteMesh"
         ),

@@ -836,6 +836,19 @@ impl Ctx<'_> {
                 .filter_map(|n| self.node(n).cloned())
                 .collect();
             let sources: Vec<&str> = nodes.iter().map(|n| n.arn.as_str()).collect();
+            if let Some(n) = nodes
+                .iter()
+                .find(|n| matches!(n.service_discovery, Some(ServiceDiscovery::CloudMap { .. })))
+            {
+                self.report(
+                    Severity::Check,
+                    format!("virtual node {}", n.name),
+                    &n.arn,
+                    format!("Cloud Map host {host}"),
+                    "Istio routes to hosts in its service registry: a Cloud Map name is not a Kubernetes Service",
+                    format!("create a Kubernetes Service named after {host} (or a ServiceEntry resolving it) before shifting traffic"),
+                );
+            }
             let mut spec = json!({"host": host});
             if hosts.needs_subsets(host, self.inv) {
                 let mut subsets = vec![];

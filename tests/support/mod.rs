@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod appmesh_shim;
 pub mod eks_auth;
 pub mod grafana_fake;
 pub mod http_fake;
@@ -47,6 +48,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "init",
     "token",
     "completions",
+    "migrate",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
 pub const STACK_TAG: &str = "meshctl.io/stack";
