@@ -1392,6 +1392,37 @@ fn every_app_mesh_route_and_node_feature_becomes_istio_or_is_reported() {
         .unwrap();
     assert_eq!(pa["spec"]["mtls"]["mode"], "STRICT");
 
+    // Nodes sharing a host: subset labels from the App Mesh controller's podSelector when
+    // the cluster has it (no assumption reported), else an assumed `version` label.
+    let mut inv = inv_with(route(RouteKind::Http, base.clone()), l());
+    inv.virtual_nodes = vec![
+        node("web-v1", "web.ns.svc.cluster.local", l()),
+        node("web-v2", "web.ns.svc.cluster.local", l()),
+    ];
+    inv.virtual_routers[0].routes[0].targets = vec![
+        WeightedTarget { virtual_node: "web-v1".into(), weight: 1, port: None },
+        WeightedTarget { virtual_node: "web-v2".into(), weight: 3, port: None },
+    ];
+    inv.kubernetes = Some(KubeSide {
+        controller_resources: Some(vec![ControllerResource {
+            kind: "VirtualNode".into(),
+            namespace: Some("ns".into()),
+            name: "web-v1".into(),
+            aws_name: Some("web-v1".into()),
+            pod_selector: BTreeMap::from([("app".into(), "web".into()), ("track".into(), "stable".into())]),
+        }]),
+        ..KubeSide::default()
+    });
+    let t = translate::translate(&inv, &Options::new("ns", "st"));
+    let rule = t.objects.iter().find(|o| o["kind"] == "DestinationRule").unwrap();
+    assert_eq!(rule["spec"]["subsets"][0]["labels"], json!({"app": "web", "track": "stable"}));
+    assert_eq!(rule["spec"]["subsets"][1]["labels"], json!({"version": "v2"}));
+    assert!(t.report.iter().any(|r| r.feature == "subset labels version=v2"));
+    assert!(!t.report.iter().any(|r| r.resource == "virtual node web-v1" && r.feature.starts_with("subset labels")));
+    let vs = t.objects.iter().find(|o| o["kind"] == "VirtualService").unwrap();
+    assert_eq!(vs["spec"]["http"][0]["route"][0]["weight"], 25);
+    assert_eq!(vs["spec"]["http"][0]["route"][1]["weight"], 75);
+
     // Pure: the same inventory gives the same files.
     let inv = inv_with(route(RouteKind::Http, base), l());
     assert_eq!(
@@ -1483,8 +1514,21 @@ async fn cluster(fake: &KubeFake, dir: &Path) -> (kube::Client, PathBuf) {
             },
         })).await;
     }
+    ssa(&client, json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "virtualnodes.appmesh.k8s.aws"},
+        "spec": {
+            "group": "appmesh.k8s.aws", "scope": "Namespaced",
+            "names": {"kind": "VirtualNode", "plural": "virtualnodes", "singular": "virtualnode", "listKind": "VirtualNodeList"},
+            "versions": [{"name": "v1beta2", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
+        },
+    })).await;
     ssa(&client, json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "shop", "labels": {"appmesh.k8s.aws/sidecarInjectorWebhook": "enabled"}}})).await;
+    ssa(&client, json!({"apiVersion": "appmesh.k8s.aws/v1beta2", "kind": "VirtualNode",
+        "metadata": {"name": "web-v1", "namespace": "shop"},
+        "spec": {"awsName": "web-v1", "podSelector": {"matchLabels": {"app": "web", "version": "v1"}}}})).await;
     ssa(&client, deployment("api")).await;
     ssa(&client, deployment("web")).await;
     ssa(&client, json!({"apiVersion": "v1", "kind": "Pod",
@@ -1610,9 +1654,10 @@ async fn apply_switches_workloads_one_by_one_switches_back_a_failed_one_and_resu
         "web-5d9f-abcde"
     );
     assert_eq!(inv["kubernetes"]["istio_installed"], true);
-    assert!(
-        inv["kubernetes"]["controller_resources"].is_null(),
-        "no App Mesh CRDs in this cluster"
+    assert_eq!(
+        inv["kubernetes"]["controller_resources"],
+        json!([{"kind": "VirtualNode", "namespace": "shop", "name": "web-v1", "aws_name": "web-v1",
+            "pod_selector": {"app": "web", "version": "v1"}}])
     );
 
     // --dry-run: every change shown, none made.
