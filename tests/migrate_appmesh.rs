@@ -1400,8 +1400,16 @@ fn every_app_mesh_route_and_node_feature_becomes_istio_or_is_reported() {
         node("web-v2", "web.ns.svc.cluster.local", l()),
     ];
     inv.virtual_routers[0].routes[0].targets = vec![
-        WeightedTarget { virtual_node: "web-v1".into(), weight: 1, port: None },
-        WeightedTarget { virtual_node: "web-v2".into(), weight: 3, port: None },
+        WeightedTarget {
+            virtual_node: "web-v1".into(),
+            weight: 1,
+            port: None,
+        },
+        WeightedTarget {
+            virtual_node: "web-v2".into(),
+            weight: 3,
+            port: None,
+        },
     ];
     inv.kubernetes = Some(KubeSide {
         controller_resources: Some(vec![ControllerResource {
@@ -1409,17 +1417,42 @@ fn every_app_mesh_route_and_node_feature_becomes_istio_or_is_reported() {
             namespace: Some("ns".into()),
             name: "web-v1".into(),
             aws_name: Some("web-v1".into()),
-            pod_selector: BTreeMap::from([("app".into(), "web".into()), ("track".into(), "stable".into())]),
+            pod_selector: BTreeMap::from([
+                ("app".into(), "web".into()),
+                ("track".into(), "stable".into()),
+            ]),
         }]),
         ..KubeSide::default()
     });
     let t = translate::translate(&inv, &Options::new("ns", "st"));
-    let rule = t.objects.iter().find(|o| o["kind"] == "DestinationRule").unwrap();
-    assert_eq!(rule["spec"]["subsets"][0]["labels"], json!({"app": "web", "track": "stable"}));
-    assert_eq!(rule["spec"]["subsets"][1]["labels"], json!({"version": "v2"}));
-    assert!(t.report.iter().any(|r| r.feature == "subset labels version=v2"));
-    assert!(!t.report.iter().any(|r| r.resource == "virtual node web-v1" && r.feature.starts_with("subset labels")));
-    let vs = t.objects.iter().find(|o| o["kind"] == "VirtualService").unwrap();
+    let rule = t
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "DestinationRule")
+        .unwrap();
+    assert_eq!(
+        rule["spec"]["subsets"][0]["labels"],
+        json!({"app": "web", "track": "stable"})
+    );
+    assert_eq!(
+        rule["spec"]["subsets"][1]["labels"],
+        json!({"version": "v2"})
+    );
+    assert!(
+        t.report
+            .iter()
+            .any(|r| r.feature == "subset labels version=v2")
+    );
+    assert!(
+        !t.report
+            .iter()
+            .any(|r| r.resource == "virtual node web-v1" && r.feature.starts_with("subset labels"))
+    );
+    let vs = t
+        .objects
+        .iter()
+        .find(|o| o["kind"] == "VirtualService")
+        .unwrap();
     assert_eq!(vs["spec"]["http"][0]["route"][0]["weight"], 25);
     assert_eq!(vs["spec"]["http"][0]["route"][1]["weight"], 75);
 
