@@ -1722,6 +1722,14 @@ async fn apply_switches_workloads_one_by_one_switches_back_a_failed_one_and_resu
             ("web".into(), "switch to istio".into())
         ]
     );
+    assert_eq!(
+        plan["workloads"][0]["sets"],
+        json!([
+            "annotation appmesh.k8s.aws/sidecarInjectorWebhook=disabled",
+            "label sidecar.istio.io/inject=true",
+            "annotation kubectl.kubernetes.io/restartedAt=<now>"
+        ])
+    );
     assert!(
         plan["resources"]["objects"]
             .as_array()

@@ -92,8 +92,26 @@ pub struct WorkloadChange {
     pub workload: String,
     /// `switch to istio`, `switch to app mesh`, `skip (migrated)`…
     pub action: String,
+    /// The pod-template fields a switch sets (then the rollout is awaited).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+}
+
+/// What switching a workload sets on its pod template.
+pub fn switch_fields(to_istio: bool) -> Vec<String> {
+    vec![
+        format!(
+            "annotation {APPMESH_INJECT}={}",
+            if to_istio { "disabled" } else { "enabled" }
+        ),
+        format!(
+            "label {ISTIO_INJECT}={}",
+            if to_istio { "true" } else { "false" }
+        ),
+        format!("annotation {RESTARTED_AT}=<now>"),
+    ]
 }
 
 /// The plan or result of `apply`, `shift` and `rollback`.
@@ -133,6 +151,8 @@ impl fmt::Display for MigrationRun {
             )?;
             if let Some(o) = &w.outcome {
                 write!(f, ": {o}")?;
+            } else if !w.sets.is_empty() {
+                write!(f, " (pod template: {})", w.sets.join(", "))?;
             }
             writeln!(f)?;
         }
@@ -326,6 +346,11 @@ pub async fn apply(s: &Session, a: &NamespaceArgs) -> Result<(), Error> {
         plan.workloads.push(WorkloadChange {
             workload: w.name.clone(),
             action: action.into(),
+            sets: if action == "switch to istio" {
+                switch_fields(true)
+            } else {
+                vec![]
+            },
             outcome: None,
         });
     }
@@ -495,6 +520,7 @@ pub async fn rollback(s: &Session, a: &NamespaceArgs) -> Result<(), Error> {
             plan.workloads.push(WorkloadChange {
                 workload: w.name.clone(),
                 action: "switch to app mesh".into(),
+                sets: switch_fields(false),
                 outcome: None,
             });
         }
