@@ -345,7 +345,7 @@ const SCOPES: &[(&str, &[Family])] = {
         ("timeout", &[Apply, Cleanup, MigrateChange]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
-        ("force-unlock", &[Apply, Cleanup]),
+        ("force-unlock", &[Apply, Cleanup, MigrateChange]),
     ]
 };
 

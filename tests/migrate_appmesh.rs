@@ -1760,6 +1760,10 @@ async fn apply_switches_workloads_one_by_one_switches_back_a_failed_one_and_resu
         "{}",
         r.stderr
     );
+    assert!(
+        !stack.lock_file().exists(),
+        "the stack lock is released after a failed run"
+    );
     let api = template(&fake, "api");
     assert_eq!(api["labels"]["sidecar.istio.io/inject"], "true");
     assert_eq!(

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{Aws, Connection};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::engine::lock::StackLock;
 use crate::engine::state::{self, StateStore};
 use crate::engine::{Ledger, RunOptions, StackState, StepCtx, StepId};
 use crate::error::{Error, exit};
@@ -293,6 +294,35 @@ pub async fn run(
         _ => {}
     }
     let s = session(g, ui, cancel).await?;
+    // Changes take the stack's lock (as `up` and `cleanup` do); Ctrl-C stops at once and
+    // releases it: the progress file keeps what was done.
+    let lock = if action.changes() && !g.dry_run {
+        Some(
+            StackLock::acquire(
+                s.store.clone(),
+                &s.config.name,
+                action.name(),
+                g.force_unlock,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let result = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::Interrupted),
+        r = dispatch(&s, action, ui) => r,
+    };
+    if let Some(lock) = lock
+        && let Err(e) = lock.release().await
+    {
+        ui.warn(format!("could not release the lock: {e}"));
+    }
+    result.map(|()| exit::OK)
+}
+
+async fn dispatch(s: &Session, action: &AppmeshAction, ui: &Ui) -> Result<(), Error> {
     match action {
         AppmeshAction::Inventory(a) => {
             let (inv, _) = s.inventory(&a.mesh).await?;
@@ -312,12 +342,12 @@ pub async fn run(
                 report: t.report.clone(),
             });
         }
-        AppmeshAction::Apply(a) => apply::apply(&s, a).await?,
-        AppmeshAction::Shift(a) => apply::shift(&s, a).await?,
-        AppmeshAction::Rollback(a) => apply::rollback(&s, a).await?,
-        AppmeshAction::Remove(a) => remove::remove(&s, &a.mesh).await?,
+        AppmeshAction::Apply(a) => apply::apply(s, a).await?,
+        AppmeshAction::Shift(a) => apply::shift(s, a).await?,
+        AppmeshAction::Rollback(a) => apply::rollback(s, a).await?,
+        AppmeshAction::Remove(a) => remove::remove(s, &a.mesh).await?,
     }
-    Ok(exit::OK)
+    Ok(())
 }
 
 /// `--out` must be a directory that is missing or empty, unless `--force`.
