@@ -567,6 +567,43 @@ fn inventory_of_a_missing_mesh_says_so_and_bad_names_are_usage_errors() {
     assert!(shim.requests().iter().all(|(_, p)| !p.contains("bad")));
 }
 
+#[test]
+fn global_flags_are_scoped_to_the_migrate_subcommands_that_use_them() {
+    let shim = AppMeshShim::start(&crate::support::moto(), 2);
+    let stack = Stack::new("scope");
+    let r = run(
+        &stack,
+        &shim,
+        &["migrate", "appmesh", "inventory", "--mesh", "m", "--yes"],
+    );
+    r.expect_code(2);
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("--yes does not apply to `meshctl migrate appmesh inventory`"),
+        "{message}"
+    );
+    assert!(message.contains("migrate appmesh apply"), "{message}");
+    let r = run(
+        &stack,
+        &shim,
+        &[
+            "migrate",
+            "appmesh",
+            "apply",
+            "--mesh",
+            "m",
+            "--namespace",
+            "shop",
+            "--no-wait",
+        ],
+    );
+    r.expect_code(2);
+    assert!(
+        shim.requests().is_empty(),
+        "no call before the usage checks"
+    );
+}
+
 fn snapshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/migrate/snapshots")
 }
