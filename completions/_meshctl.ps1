@@ -53,6 +53,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]')
             [CompletionResult]::new('istio', 'istio', [CompletionResultType]::ParameterValue, 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]')
@@ -369,6 +370,278 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'meshctl;migrate' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('appmesh', 'appmesh', [CompletionResultType]::ParameterValue, 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;migrate;appmesh' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('inventory', 'inventory', [CompletionResultType]::ParameterValue, 'Phase 1: list the mesh''s App Mesh resources and its Kubernetes footprint (read-only)')
+            [CompletionResult]::new('translate', 'translate', [CompletionResultType]::ParameterValue, 'Phase 2: write Istio manifests and MIGRATION-REPORT.md for the mesh into a directory')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Phases 2-3: apply the Istio resources, then move workloads one at a time to Istio')
+            [CompletionResult]::new('shift', 'shift', [CompletionResultType]::ParameterValue, 'Phase 4: send N% of each virtual service''s traffic through the translated routes')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Undo phases 3-4: weight 0 and App Mesh injection back on migrated workloads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Phase 5: delete the mesh''s App Mesh resources once no pod runs the App Mesh sidecar')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;migrate;appmesh;inventory' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;translate' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory to write the manifests and the report into')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the generated Istio objects')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Write into a directory that is not empty (files of the same name are replaced)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;apply' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the workloads (Deployments) to migrate and of the Istio objects')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;shift' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace given to `apply`')
+            [CompletionResult]::new('--weight', '--weight', [CompletionResultType]::ParameterName, 'Percentage (0-100) of traffic that follows the translated routes')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;rollback' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the workloads (Deployments) to migrate and of the Istio objects')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;remove' {
+            [CompletionResult]::new('--mesh', '--mesh', [CompletionResultType]::ParameterName, 'The App Mesh mesh name')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;migrate;appmesh;help' {
+            [CompletionResult]::new('inventory', 'inventory', [CompletionResultType]::ParameterValue, 'Phase 1: list the mesh''s App Mesh resources and its Kubernetes footprint (read-only)')
+            [CompletionResult]::new('translate', 'translate', [CompletionResultType]::ParameterValue, 'Phase 2: write Istio manifests and MIGRATION-REPORT.md for the mesh into a directory')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Phases 2-3: apply the Istio resources, then move workloads one at a time to Istio')
+            [CompletionResult]::new('shift', 'shift', [CompletionResultType]::ParameterValue, 'Phase 4: send N% of each virtual service''s traffic through the translated routes')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Undo phases 3-4: weight 0 and App Mesh injection back on migrated workloads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Phase 5: delete the mesh''s App Mesh resources once no pod runs the App Mesh sidecar')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;migrate;appmesh;help;inventory' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;translate' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;apply' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;shift' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;rollback' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;remove' {
+            break
+        }
+        'meshctl;migrate;appmesh;help;help' {
+            break
+        }
+        'meshctl;migrate;help' {
+            [CompletionResult]::new('appmesh', 'appmesh', [CompletionResultType]::ParameterValue, 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;migrate;help;appmesh' {
+            [CompletionResult]::new('inventory', 'inventory', [CompletionResultType]::ParameterValue, 'Phase 1: list the mesh''s App Mesh resources and its Kubernetes footprint (read-only)')
+            [CompletionResult]::new('translate', 'translate', [CompletionResultType]::ParameterValue, 'Phase 2: write Istio manifests and MIGRATION-REPORT.md for the mesh into a directory')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Phases 2-3: apply the Istio resources, then move workloads one at a time to Istio')
+            [CompletionResult]::new('shift', 'shift', [CompletionResultType]::ParameterValue, 'Phase 4: send N% of each virtual service''s traffic through the translated routes')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Undo phases 3-4: weight 0 and App Mesh injection back on migrated workloads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Phase 5: delete the mesh''s App Mesh resources once no pod runs the App Mesh sidecar')
+            break
+        }
+        'meshctl;migrate;help;appmesh;inventory' {
+            break
+        }
+        'meshctl;migrate;help;appmesh;translate' {
+            break
+        }
+        'meshctl;migrate;help;appmesh;apply' {
+            break
+        }
+        'meshctl;migrate;help;appmesh;shift' {
+            break
+        }
+        'meshctl;migrate;help;appmesh;rollback' {
+            break
+        }
+        'meshctl;migrate;help;appmesh;remove' {
+            break
+        }
+        'meshctl;migrate;help;help' {
+            break
+        }
         'meshctl;completions' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
@@ -501,6 +774,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]')
             [CompletionResult]::new('istio', 'istio', [CompletionResultType]::ParameterValue, 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]')
@@ -544,6 +818,37 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             break
         }
         'meshctl;help;token' {
+            break
+        }
+        'meshctl;help;migrate' {
+            [CompletionResult]::new('appmesh', 'appmesh', [CompletionResultType]::ParameterValue, 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove')
+            break
+        }
+        'meshctl;help;migrate;appmesh' {
+            [CompletionResult]::new('inventory', 'inventory', [CompletionResultType]::ParameterValue, 'Phase 1: list the mesh''s App Mesh resources and its Kubernetes footprint (read-only)')
+            [CompletionResult]::new('translate', 'translate', [CompletionResultType]::ParameterValue, 'Phase 2: write Istio manifests and MIGRATION-REPORT.md for the mesh into a directory')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Phases 2-3: apply the Istio resources, then move workloads one at a time to Istio')
+            [CompletionResult]::new('shift', 'shift', [CompletionResultType]::ParameterValue, 'Phase 4: send N% of each virtual service''s traffic through the translated routes')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Undo phases 3-4: weight 0 and App Mesh injection back on migrated workloads')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Phase 5: delete the mesh''s App Mesh resources once no pod runs the App Mesh sidecar')
+            break
+        }
+        'meshctl;help;migrate;appmesh;inventory' {
+            break
+        }
+        'meshctl;help;migrate;appmesh;translate' {
+            break
+        }
+        'meshctl;help;migrate;appmesh;apply' {
+            break
+        }
+        'meshctl;help;migrate;appmesh;shift' {
+            break
+        }
+        'meshctl;help;migrate;appmesh;rollback' {
+            break
+        }
+        'meshctl;help;migrate;appmesh;remove' {
             break
         }
         'meshctl;help;completions' {

@@ -22,7 +22,7 @@ use crate::error::{Error, exit};
 use crate::ui::{StepProgress, Ui};
 
 /// `MESHCTL_POLL_INTERVAL`: the longest interval any wait polls at (for emulators and tests).
-fn poll_interval_from_env() -> Result<Option<std::time::Duration>, Error> {
+pub(crate) fn poll_interval_from_env() -> Result<Option<std::time::Duration>, Error> {
     match std::env::var("MESHCTL_POLL_INTERVAL") {
         Ok(v) if !v.trim().is_empty() => {
             humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
@@ -180,7 +180,8 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         | Command::Completions { .. }
         | Command::Token(_)
         | Command::Doctor
-        | Command::Kubeconfig(_) => None,
+        | Command::Kubeconfig(_)
+        | Command::Migrate(_) => None,
     }
 }
 
@@ -247,6 +248,9 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             };
             crate::init::run(&args, &g.config, ui)?;
             return Ok(exit::OK);
+        }
+        Command::Migrate(args) => {
+            return crate::migrate::run(args, g, ui, cancel).await;
         }
         Command::Pagerduty(crate::cli::PagerdutyArgs {
             action: Some(crate::cli::PagerdutyAction::Test),
@@ -713,7 +717,7 @@ async fn interruptible<T>(
 
 /// Load the config. A relative local `state` directory is resolved against the config file's
 /// directory, so every working directory finds the same stack, state and lock.
-async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
+pub(crate) async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     // Only variables whose name and value are UTF-8: meshctl reads none of the others, and an
     // unrelated non-UTF-8 variable must not stop it.
     let env: BTreeMap<String, String> = std::env::vars_os()

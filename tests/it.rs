@@ -24,6 +24,7 @@ mod kube_adapter;
 mod kubeconfig_cli;
 mod lock;
 mod network_moto;
+mod migrate_appmesh;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;

@@ -12,6 +12,7 @@ pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod amp_scraper_fake;
 pub mod ec2_shim;
+pub mod appmesh_shim;
 pub mod eks_auth;
 pub mod fault_proxy;
 pub mod eks_pod_identity_fake;
@@ -55,6 +56,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "token",
     "kubeconfig",
     "completions",
+    "migrate",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
 pub const STACK_TAG: &str = "meshctl.io/stack";
