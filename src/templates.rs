@@ -7,10 +7,33 @@ use serde::Serialize;
 use crate::error::Error;
 
 /// `(name, source)` of every template shipped in the binary.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "amp/istio-rules.yaml.j2",
-    include_str!("../templates/amp/istio-rules.yaml.j2"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "amp/istio-rules.yaml.j2",
+        include_str!("../templates/amp/istio-rules.yaml.j2"),
+    ),
+    // Values for the Istio charts (src/steps/istio.rs).
+    (
+        "istio/base.yaml.j2",
+        include_str!("../templates/istio/base.yaml.j2"),
+    ),
+    (
+        "istio/istiod.yaml.j2",
+        include_str!("../templates/istio/istiod.yaml.j2"),
+    ),
+    (
+        "istio/gateway.yaml.j2",
+        include_str!("../templates/istio/gateway.yaml.j2"),
+    ),
+    (
+        "istio/cni.yaml.j2",
+        include_str!("../templates/istio/cni.yaml.j2"),
+    ),
+    (
+        "istio/ztunnel.yaml.j2",
+        include_str!("../templates/istio/ztunnel.yaml.j2"),
+    ),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();

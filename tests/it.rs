@@ -18,6 +18,7 @@ mod flags;
 mod grafana_fakes;
 mod helm;
 mod init_cli;
+mod istio_fakes;
 mod kube_adapter;
 mod lock;
 mod no_panic;

@@ -2,6 +2,7 @@
 
 pub mod amp;
 pub mod grafana;
+pub mod istio;
 pub mod pagerduty;
 pub mod planned;
 
@@ -14,6 +15,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Istio => Arc::new(istio::IstioStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
     }
