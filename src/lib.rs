@@ -18,5 +18,6 @@ pub mod pagerduty;
 pub mod steps;
 pub mod templates;
 pub mod ui;
+pub mod verify;
 
 pub use error::Error;

@@ -31,6 +31,7 @@ mod state_location;
 mod state_s3;
 mod templates;
 mod token_cli;
+mod verify_fakes;
 
 #[test]
 fn suite_lists_every_test_file() {
