@@ -228,6 +228,22 @@ fn labels(fake: &KubeFake, ns: &str) -> BTreeMap<String, String> {
     serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default()
 }
 
+/// A MutatingWebhookConfiguration made by another tool, calling `ns/service`.
+async fn webhook(client: &kube::Client, name: &str, ns: &str, service: &str) {
+    let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    api.patch(
+        name,
+        &PatchParams::apply("istioctl"),
+        &Patch::Apply(&json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration", "metadata": {"name": name},
+            "webhooks": [{"name": format!("{name}.example.io"), "sideEffects": "None",
+                "admissionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": service, "namespace": ns, "path": "/inject"}}}]})),
+    )
+    .await
+    .expect("create the webhook configuration");
+}
+
 /// An application namespace someone else made (labels by another field manager).
 async fn foreign_namespace(client: &kube::Client, name: &str) {
     let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
@@ -369,15 +385,35 @@ async fn sidecar_install_is_idempotent_and_cleanup_leaves_nothing() {
     );
 
     controller.abort();
+    // A webhook another tool made for this istiod (a revision tag), and one for another
+    // service: cleanup removes the first once istiod is gone and leaves the second alone.
+    webhook(
+        &client,
+        "istio-revision-tag-default",
+        "istio-system",
+        "istiod",
+    )
+    .await;
+    webhook(&client, "team-policy", "shop", "policy-server").await;
     let cleanup = run(&stack, &["cleanup", "--only", "istio", "--yes"], &[]).await;
     assert_eq!(cleanup.code, Some(0), "{cleanup:#?}");
     let left = labelled(&client, &stack.name).await;
     assert!(left.is_empty(), "left behind: {left:?}");
+    let hooks: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    let names: Vec<String> = hooks
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|m| m.metadata.name)
+        .collect();
     assert_eq!(
-        webhook_count(&client).await,
-        0,
-        "no webhook configuration may remain"
+        names,
+        ["team-policy"],
+        "no webhook of the removed istiod may remain"
     );
+    assert_eq!(webhook_count(&client).await, 1);
     // The team's namespace stays, without meshctl's label.
     let shop = labels(&fake, "shop");
     assert!(!shop.contains_key("istio-injection"), "{shop:?}");
