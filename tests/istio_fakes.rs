@@ -357,6 +357,23 @@ async fn sidecar_install_is_idempotent_and_cleanup_leaves_nothing() {
     assert_eq!(outputs["version"], "1.31.1", "{result:#}");
     assert_eq!(outputs["mode"], "sidecar");
 
+    // status: every component there, istiod ready.
+    let status = run(&stack, &["status"], &[]).await;
+    let status = doc(&status);
+    let istio = status["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "istio"))
+        .unwrap_or_else(|| panic!("no istio in {status:#}"))
+        .clone();
+    assert_eq!(istio["state"], "present", "{istio:#}");
+    assert!(
+        istio["details"]["istiod"]
+            .as_str()
+            .unwrap_or("")
+            .contains("ready"),
+        "{istio:#}"
+    );
+
     // A second run changes no object.
     fake.clear_log();
     let second = run(&stack, &["istio", "--yes"], &[]).await;
