@@ -687,3 +687,58 @@ fn rendered_values_per_profile_and_mode_match_the_snapshots() {
         "rendered values changed: review, then MESHCTL_UPDATE_SNAPSHOTS=1"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_values_file_wins_and_a_typo_in_it_is_named() {
+    let fake = KubeFake::start(Options::default()).await;
+    let charts = packaged_charts();
+    let client = client(&fake).await;
+    let stack = stack(
+        "istio-values",
+        &fake,
+        charts.path(),
+        "  ingress_gateway: false\n  values: my-values.yaml\n",
+    );
+    // A path relative to where meshctl runs (the stack's directory).
+    std::fs::write(
+        stack.path().join("my-values.yaml"),
+        "istiod:\n  pilot:\n    replicaCount: 3\ngateway: {}\n",
+    )
+    .expect("write values");
+    let controller = play_istiod(client.clone(), "istio-system");
+    let r = run(&stack, &["istio", "--yes"], &[]).await;
+    controller.abort();
+    assert_eq!(r.code, Some(0), "{r:#?}");
+    let istiod = fake
+        .object("apps", "deployments", "istio-system", "istiod")
+        .expect("istiod");
+    assert_eq!(istiod["spec"]["replicas"], 3, "the user's value wins");
+
+    std::fs::write(
+        stack.path().join("my-values.yaml"),
+        "istiod:\n  pilot:\n    replicaCuont: 3\n",
+    )
+    .expect("write values");
+    fake.clear_log();
+    let r = run(&stack, &["istio", "--yes"], &[]).await;
+    assert_eq!(r.code, Some(1), "{r:#?}");
+    assert!(
+        r.stdout.contains("replicaCuont"),
+        "helm's message names the key: {r:#?}"
+    );
+    assert!(r.stdout.contains("istiod"), "{r:#?}");
+    assert!(
+        fake.mutating_calls().is_empty(),
+        "nothing applied after a failed render"
+    );
+
+    // A section that is no chart: exit 2, nothing changed.
+    std::fs::write(
+        stack.path().join("my-values.yaml"),
+        "istiodd:\n  pilot: {}\n",
+    )
+    .expect("write values");
+    let r = run(&stack, &["istio", "--dry-run"], &[]).await;
+    assert_eq!(r.code, Some(2), "{r:#?}");
+    assert!(r.stdout.contains("unknown section `istiodd`"), "{r:#?}");
+}

@@ -137,6 +137,51 @@ pub fn chart_values(config: &Config, chart: &ChartSpec) -> Result<Value, Error> 
     Ok(if value.is_null() { json!({}) } else { value })
 }
 
+/// The charts a user's `istio.values` file may have a section for.
+pub const VALUES_SECTIONS: [&str; 5] = ["base", "istiod", "gateway", "cni", "ztunnel"];
+
+/// The user's `istio.values` file: one section per chart (`istiod:`, `gateway:`, …), each
+/// given to that chart after meshctl's values. Unknown sections stop the run (exit 2).
+pub fn user_values(config: &Config) -> Result<BTreeMap<String, Value>, Error> {
+    let Some(path) = &config.istio.values else {
+        return Ok(BTreeMap::new());
+    };
+    let shown = path.display();
+    let help = "istio.values is a YAML file with one section per chart: base, istiod, gateway, cni, ztunnel (e.g. `istiod: {pilot: {replicaCount: 3}}`)";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read istio.values file {shown}: {e}"), help))?;
+    let doc: Value = serde_yaml_ng::from_str(&text)
+        .map_err(|e| Error::usage(format!("istio.values file {shown} is not YAML: {e}"), help))?;
+    let map = match doc {
+        Value::Null => return Ok(BTreeMap::new()),
+        Value::Object(m) => m,
+        _ => {
+            return Err(Error::usage(
+                format!("istio.values file {shown} is not a mapping of chart sections"),
+                help,
+            ));
+        }
+    };
+    let mut out = BTreeMap::new();
+    let mut bad = vec![];
+    for (k, v) in map {
+        if !VALUES_SECTIONS.contains(&k.as_str()) {
+            bad.push(format!("unknown section `{k}`"));
+        } else if !(v.is_object() || v.is_null()) {
+            bad.push(format!("section `{k}` is not a mapping"));
+        } else if v.is_object() {
+            out.insert(k, v);
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Error::usage(
+            format!("istio.values file {shown}: {}", bad.join("; ")),
+            help,
+        ));
+    }
+    Ok(out)
+}
+
 /// The label a namespace joins the mesh with, and the other mode's label.
 fn join_label(mode: IstioMode) -> ((&'static str, &'static str), &'static str) {
     match mode {
@@ -299,17 +344,22 @@ impl IstioStep {
     ) -> Result<Vec<Rendered>, Error> {
         let config = &ctx.config;
         let source = Self::source(config)?;
+        let user = user_values(config)?;
         let mut out = vec![];
         for spec in charts(config) {
             let values = chart_values(config, &spec)?;
+            let mut all_values = vec![values.clone()];
+            if let Some(mine) = user.get(spec.chart) {
+                all_values.push(mine.clone());
+            }
             let req = TemplateRequest {
                 release: spec.release.to_string(),
                 namespace: spec.namespace.clone(),
                 chart: spec.chart.to_string(),
                 version: config.istio.version.clone(),
                 source: source.clone(),
-                values: vec![values.clone()],
-                values_files: config.istio.values.iter().cloned().collect(),
+                values: all_values,
+                values_files: vec![],
                 kube_version: Some(caps.kube_version.clone()),
                 api_versions: caps.api_versions.clone(),
                 skip_tests: true,
@@ -507,7 +557,7 @@ impl IstioStep {
             .istio
             .values
             .as_ref()
-            .map(|p| format!(", then {}", p.display()))
+            .map(|p| format!(", then section `{}` of {}", r.spec.chart, p.display()))
             .unwrap_or_default();
         format!(
             "chart {} {} from {} as {} in {}: values {}{user}",
