@@ -374,10 +374,29 @@ async fn sidecar_install_is_idempotent_and_cleanup_leaves_nothing() {
         "{istio:#}"
     );
 
-    // A second run changes no object.
+    // The load balancer controller gives the gateway Service its address.
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), "istio-ingress");
+    services
+        .patch_status(
+            "istio-ingressgateway",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": {"loadBalancer": {"ingress": [
+                {"hostname": "k8s-istioing-abc123.elb.us-east-1.amazonaws.com"}]}}})),
+        )
+        .await
+        .expect("the test plays the load balancer controller");
+
+    // A second run changes no object, and reports the ingress hostname.
     fake.clear_log();
     let second = run(&stack, &["istio", "--yes"], &[]).await;
     assert_eq!(second.code, Some(0), "{second:#?}");
+    assert_eq!(
+        doc(&second)["steps"][0]["outputs"]["ingress_hostname"],
+        "k8s-istioing-abc123.elb.us-east-1.amazonaws.com",
+        "{}",
+        second.stdout
+    );
     let writes: Vec<_> = fake
         .mutating_calls()
         .into_iter()
