@@ -14,7 +14,7 @@ use crate::aws::{Aws, Connection};
 use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
 use crate::config::{self, Config, Overrides};
 use crate::engine::ledger::{LedgerDoc, RunStatus};
-use crate::engine::lock::StackLock;
+use crate::engine::lock::{Patience, StackLock};
 use crate::engine::runner::{self, RunReport, Runner};
 use crate::engine::state::{self, StateStore};
 use crate::engine::{Ledger, Plan, RunOptions, StackState, StepCtx, StepId, StepStatus, graph};
@@ -176,7 +176,9 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
         Command::Verify => Some(("verify".into(), graph::select(&[]))),
-        Command::Init(_) | Command::Completions { .. } | Command::Token(_) => None,
+        Command::Init(_) | Command::Completions { .. } | Command::Token(_) | Command::Doctor => {
+            None
+        }
     }
 }
 
@@ -201,6 +203,25 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
                 .map_err(|e| Error::usage(format!("cannot print the token: {e}"), "report this"))?;
             println!("{doc}");
             return Ok(exit::OK);
+        }
+        Command::Doctor => {
+            let config = load_config(g).await;
+            // The config's own default region, for when the config itself does not load.
+            let fallback_region = g
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .unwrap_or_else(|| "us-west-2".to_string());
+            let report = crate::doctor::run(crate::doctor::Inputs {
+                config,
+                fallback_region,
+                profile: g.profile.clone(),
+                call_timeout: g.call_timeout,
+            })
+            .await;
+            ui.emit(&report);
+            return Ok(report.exit_code());
         }
         Command::Completions { shell } => {
             let mut cmd = crate::cli::command();
@@ -492,9 +513,11 @@ impl Session {
             &self.config().name,
             &self.command,
             force_unlock,
-            self.lock_timeout,
-            self.base.poll(LOCK_POLL),
-            &self.base.cancel,
+            &Patience {
+                wait: self.lock_timeout,
+                poll: self.base.poll(LOCK_POLL),
+                cancel: self.base.cancel.clone(),
+            },
             |what| waiting.get_or_init(|| self.ui.step("lock")).waiting(what),
         )
         .await;
