@@ -30,7 +30,12 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Kubernetes minor versions (`1.NN`) meshctl creates EKS clusters with.
 pub const EKS_MINOR_VERSIONS: RangeInclusive<u32> = 29..=34;
 /// Istio minor versions (`1.NN.x`) meshctl installs.
-pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=28;
+pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=31;
+/// The Istio release `istio.version` defaults to: the newest stable release when pinned
+/// (1.31.1, published 2026-09-21; istio.io news/releases/1.31.x).
+pub const DEFAULT_ISTIO_VERSION: &str = "1.31.1";
+/// Where the official Istio charts are published.
+pub const ISTIO_CHART_REPOSITORY: &str = "https://istio-release.storage.googleapis.com/charts";
 /// User tags allowed in `tags`: AWS allows 50 per resource and meshctl keeps room for its own.
 pub const MAX_USER_TAGS: usize = 45;
 /// The shortest `prometheus.scrape_interval`.
@@ -133,6 +138,75 @@ pub struct IstioConfig {
     pub namespace: String,
     /// Install the `gateway` chart as an ingress gateway.
     pub ingress_gateway: bool,
+    /// `sidecar` (default) or `ambient` data plane.
+    pub mode: IstioMode,
+    /// `demo` (the blogs' install) or `production` (the production guide's settings).
+    pub profile: IstioProfile,
+    /// Use the Istio CNI plugin in sidecar mode too (ambient always uses it).
+    pub cni: bool,
+    /// Chart source: an https chart repository, `oci://…`, or a local directory of packaged
+    /// charts `<name>-<version>.tgz`.
+    pub charts: String,
+    /// A values file merged over meshctl's values for every Istio chart.
+    pub values: Option<std::path::PathBuf>,
+    /// Mesh-wide mTLS mode (PeerAuthentication `default` in the root namespace).
+    pub mtls: MtlsMode,
+    /// Add an allow-nothing AuthorizationPolicy in the root namespace.
+    pub default_deny: bool,
+    /// Namespaces that join the mesh (created when missing).
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IstioMode {
+    #[default]
+    Sidecar,
+    Ambient,
+}
+
+impl IstioMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IstioMode::Sidecar => "sidecar",
+            IstioMode::Ambient => "ambient",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IstioProfile {
+    #[default]
+    Demo,
+    Production,
+}
+
+impl IstioProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IstioProfile::Demo => "demo",
+            IstioProfile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MtlsMode {
+    #[default]
+    Permissive,
+    Strict,
+}
+
+impl MtlsMode {
+    /// As PeerAuthentication spells it.
+    pub fn as_peer_authentication(self) -> &'static str {
+        match self {
+            MtlsMode::Permissive => "PERMISSIVE",
+            MtlsMode::Strict => "STRICT",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -343,9 +417,17 @@ impl Default for NodegroupConfig {
 impl Default for IstioConfig {
     fn default() -> Self {
         IstioConfig {
-            version: "1.27.3".into(),
+            version: DEFAULT_ISTIO_VERSION.into(),
             namespace: "istio-system".into(),
             ingress_gateway: true,
+            mode: IstioMode::default(),
+            profile: IstioProfile::default(),
+            cni: false,
+            charts: ISTIO_CHART_REPOSITORY.into(),
+            values: None,
+            mtls: MtlsMode::default(),
+            default_deny: false,
+            namespaces: vec![],
         }
     }
 }

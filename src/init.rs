@@ -321,10 +321,26 @@ pub fn render(a: &Answers) -> String {
          \x20 version: {version}\n\
          \x20 namespace: {ns}\n\
          \x20 # Install an ingress gateway.\n\
-         \x20 ingress_gateway: {gw}\n",
+         \x20 ingress_gateway: {gw}\n\
+         \x20 # Data plane: sidecar or ambient.\n\
+         \x20 mode: {mode}\n\
+         \x20 # Chart values: demo (small) or production (replicas, HPA, PDBs, NLB gateway).\n\
+         \x20 profile: {profile}\n\
+         \x20 # Mesh-wide mTLS: permissive or strict.\n\
+         \x20 mtls: {mtls}\n\
+         \x20 # Application namespaces that join the mesh.\n\
+         \x20 # namespaces: [shop]\n\
+         \x20 # A values file with one section per chart (istiod:, gateway:, ...).\n\
+         \x20 # values: istio-values.yaml\n",
         version = scalar(&d.istio.version),
         ns = scalar(&d.istio.namespace),
         gw = d.istio.ingress_gateway,
+        mode = d.istio.mode.as_str(),
+        profile = d.istio.profile.as_str(),
+        mtls = match d.istio.mtls {
+            crate::config::MtlsMode::Permissive => "permissive",
+            crate::config::MtlsMode::Strict => "strict",
+        },
     );
     let _ = writeln!(
         w,

@@ -36,6 +36,27 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "prometheus/scraper-rbac.yaml.j2",
         include_str!("../templates/prometheus/scraper-rbac.yaml.j2"),
     ),
+    // Values for the Istio charts (src/steps/istio.rs).
+    (
+        "istio/base.yaml.j2",
+        include_str!("../templates/istio/base.yaml.j2"),
+    ),
+    (
+        "istio/istiod.yaml.j2",
+        include_str!("../templates/istio/istiod.yaml.j2"),
+    ),
+    (
+        "istio/gateway.yaml.j2",
+        include_str!("../templates/istio/gateway.yaml.j2"),
+    ),
+    (
+        "istio/cni.yaml.j2",
+        include_str!("../templates/istio/cni.yaml.j2"),
+    ),
+    (
+        "istio/ztunnel.yaml.j2",
+        include_str!("../templates/istio/ztunnel.yaml.j2"),
+    ),
 ];
 
 fn environment() -> Environment<'static> {

@@ -229,7 +229,7 @@ fn step_that_cannot_apply_yet_stops_with_exit_2() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("meshctl up --only amp"),
+        out.stderr.contains("meshctl up --only ") && out.stderr.contains("amp"),
         "{}",
         out.stderr
     );

@@ -20,6 +20,7 @@ mod grafana_fakes;
 mod helm;
 mod init_cli;
 mod irsa_moto;
+mod istio_fakes;
 mod kube_adapter;
 mod kubeconfig_cli;
 mod lock;

@@ -131,6 +131,12 @@ fn every_shipped_template_renders_for_the_example_configs() {
         "iam/irsa-trust-statement.json.j2",
         "iam/pod-identity-trust-statement.json.j2",
         "iam/amp-permissions.json.j2",
+        // Rendered per profile and mode and snapshotted by the istio tests (tests/istio_fakes.rs).
+        "istio/base.yaml.j2",
+        "istio/istiod.yaml.j2",
+        "istio/gateway.yaml.j2",
+        "istio/cni.yaml.j2",
+        "istio/ztunnel.yaml.j2",
     ];
     for (name, _) in meshctl::templates::TEMPLATES {
         assert!(

@@ -150,6 +150,31 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
     // istio
     add(keys(&["istio", "version"]), istio_version(&c.istio.version));
     add(keys(&["istio", "namespace"]), namespace(&c.istio.namespace));
+    add(
+        keys(&["istio", "charts"]),
+        crate::helm::ChartSource::parse(&c.istio.charts).map(|_| ()),
+    );
+    if let Some(values) = &c.istio.values
+        && values.as_os_str().is_empty()
+    {
+        add(
+            keys(&["istio", "values"]),
+            Err("is empty: name a YAML values file, or remove the key".into()),
+        );
+    }
+    for ns in &c.istio.namespaces {
+        let problem = namespace(ns).err().or_else(|| {
+            (ns == &c.istio.namespace
+                || ns == crate::steps::istio::GATEWAY_NAMESPACE
+                || ns.starts_with("kube-"))
+            .then(|| {
+                format!("`{ns}` is a system or Istio namespace: list only application namespaces")
+            })
+        });
+        if let Some(p) = problem {
+            add(keys(&["istio", "namespaces"]), Err(p));
+        }
+    }
 
     // amp
     if let Some(alias) = &c.amp.alias {

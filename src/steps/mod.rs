@@ -4,6 +4,7 @@ pub mod amp;
 pub mod grafana;
 pub mod irsa;
 pub mod network;
+pub mod istio;
 pub mod pagerduty;
 pub mod planned;
 pub mod prometheus;
@@ -18,6 +19,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Irsa => Arc::new(irsa::IrsaStep),
+        StepId::Istio => Arc::new(istio::IstioStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         StepId::Prometheus => Arc::new(prometheus::PrometheusStep),
         other => Arc::new(planned::PlannedStep(other)),

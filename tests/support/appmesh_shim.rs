@@ -228,6 +228,7 @@ fn normalise(v: &mut Value) {
 fn mesh_exists(moto: &str, req: &Request, mesh: &str) -> Option<Value> {
     let probe = Request {
         method: "GET".into(),
+        target: format!("/v20190125/meshes/{mesh}"),
         segments: vec!["v20190125".into(), "meshes".into(), mesh.into()],
         query: vec![],
         headers: req
