@@ -7,6 +7,7 @@ mod support;
 mod amp_moto;
 mod aws_errors;
 mod build_lean;
+mod cluster_moto;
 mod cli;
 mod completions;
 mod config_corpus;

@@ -10,6 +10,7 @@
 
 pub mod amg_fake;
 pub mod eks_auth;
+pub mod eks_shim;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
