@@ -1,7 +1,9 @@
 //! One module per step, each implementing [`crate::engine::Step`].
 
 pub mod amp;
+pub mod cluster;
 pub mod grafana;
+pub mod network;
 pub mod pagerduty;
 pub mod planned;
 
@@ -13,6 +15,8 @@ use crate::engine::{Step, StepId};
 pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
+        StepId::Cluster => Arc::new(cluster::ClusterStep),
+        StepId::Nodes => Arc::new(cluster::nodes::NodesStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
