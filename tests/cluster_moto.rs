@@ -843,10 +843,16 @@ fn a_node_group_failure_rolls_back_what_the_run_created_newest_first() {
             .position(|d| d.contains(needle))
             .unwrap_or_else(|| panic!("{needle} not deleted: {deletes:?}"))
     };
-    // Newest first: the OIDC provider and SG rules, then the cluster, then the roles.
-    assert!(pos("DeleteOpenIDConnectProvider") < pos(&format!("DELETE /clusters/{stack}")));
-    assert!(pos("RevokeSecurityGroupIngress") < pos(&format!("DELETE /clusters/{stack}")));
-    assert!(pos(&format!("DELETE /clusters/{stack}")) < pos("DeleteRole"));
+    let cluster_deleted = deletes
+        .iter()
+        .position(|d| *d == format!("DELETE /clusters/{stack}"))
+        .unwrap_or_else(|| panic!("the cluster was not deleted: {deletes:?}"));
+    // Newest first: the node group the other (concurrent) create made, the OIDC provider and
+    // SG rules, then the cluster, then the roles.
+    assert!(pos(&format!("DELETE /clusters/{stack}/node-groups/")) < cluster_deleted);
+    assert!(pos("DeleteOpenIDConnectProvider") < cluster_deleted);
+    assert!(pos("RevokeSecurityGroupIngress") < cluster_deleted);
+    assert!(cluster_deleted < pos("DeleteRole"));
     block_on(async {
         for role in [format!("{stack}-cluster"), format!("{stack}-nodes")] {
             assert!(role_tags(&role).await.is_none(), "role {role} left behind");

@@ -238,7 +238,7 @@ async fn supported_versions(eks: &aws_sdk_eks::Client) -> Result<Vec<(String, St
             }
         }
     }
-    out.sort_by(|a, b| minor(&b.0).cmp(&minor(&a.0)));
+    out.sort_by_key(|v| std::cmp::Reverse(minor(&v.0)));
     Ok(out)
 }
 

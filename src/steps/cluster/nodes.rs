@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AmiTypes, CapacityTypes, NodegroupScalingConfig, Taint, TaintEffect};
-use futures::future::try_join_all;
+use futures::future::{join_all, try_join_all};
 
 use super::{POLL, code, describe_cluster};
 use crate::aws::{client_token, sdk_error, tags};
@@ -91,6 +91,9 @@ pub async fn nodegroup_states(
 ) -> Result<Vec<(String, String)>, Error> {
     let eks = ctx.aws()?.eks();
     let mut out = vec![];
+    if describe_cluster(&eks, cluster).await?.is_none() {
+        return Ok(out);
+    }
     for n in list(&eks, cluster).await? {
         if let Some(ng) = describe(&eks, cluster, &n).await? {
             out.push((ng.name, ng.status));
@@ -103,6 +106,9 @@ pub async fn nodegroup_states(
 async fn owned(ctx: &StepCtx, cluster: &str) -> Result<Vec<Nodegroup>, Error> {
     let eks = ctx.aws()?.eks();
     let mut out = vec![];
+    if describe_cluster(&eks, cluster).await?.is_none() {
+        return Ok(out);
+    }
     for n in list(&eks, cluster).await? {
         if let Some(ng) = describe(&eks, cluster, &n).await?
             && is_owned(&ng.tags, &ctx.config.name)
@@ -483,14 +489,27 @@ impl Step for NodesStep {
                 },
             }
         }
-        // Concurrently: node groups are independent of each other.
-        let created = try_join_all(
+        // Concurrently: node groups are independent of each other. Every create runs to its
+        // end (and records what it made) before a failure of another one is reported, so
+        // rollback knows about every node group that exists.
+        let results = join_all(
             to_create
                 .iter()
                 .map(|ng| create_one(ctx, &cluster, ng, &role, &net)),
         )
-        .await?;
-        report.actions.extend(created);
+        .await;
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(a) => report.actions.push(a),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         if ctx.options.no_wait {
             if !to_create.is_empty() {
                 report.incomplete = Some(
