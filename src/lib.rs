@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod grafana;
+pub mod helm;
 pub mod http;
 pub mod init;
 pub mod kube;
@@ -17,5 +18,6 @@ pub mod pagerduty;
 pub mod steps;
 pub mod templates;
 pub mod ui;
+pub mod verify;
 
 pub use error::Error;

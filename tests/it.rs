@@ -17,6 +17,7 @@ mod docs_commands;
 mod engine;
 mod flags;
 mod grafana_fakes;
+mod helm;
 mod init_cli;
 mod kube_adapter;
 mod lock;
@@ -30,6 +31,7 @@ mod state_location;
 mod state_s3;
 mod templates;
 mod token_cli;
+mod verify_fakes;
 
 #[test]
 fn suite_lists_every_test_file() {

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod amp_query_fake;
 pub mod eks_auth;
 pub mod eks_shim;
 pub mod grafana_fake;
@@ -45,6 +46,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "pagerduty",
     "cleanup",
     "status",
+    "verify",
     "init",
     "token",
     "completions",
