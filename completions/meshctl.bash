@@ -134,7 +134,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp grafana pagerduty cleanup status verify init token completions cluster istio irsa prometheus kiali help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up cluster amp grafana pagerduty cleanup status verify init token completions istio irsa prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,7 +225,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -390,7 +390,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp grafana pagerduty cleanup status verify init token completions cluster istio irsa prometheus kiali help"
+            opts="up cluster amp grafana pagerduty cleanup status verify init token completions istio irsa prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,7 +1081,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)
