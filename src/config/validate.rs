@@ -1200,13 +1200,45 @@ mod tests {
     }
 
     #[test]
+    fn cluster_settings_are_checked_all_at_once() {
+        let c: Config = serde_yaml_ng::from_str(
+            "name: demo\ncluster:\n  nat: per_az\n  subnet_ids: [subnet-12ab, vpc-1]\n  \
+             endpoint_public_access: false\n  endpoint_private_access: false\n  \
+             public_access_cidrs: [10.0.0.0/33]\n  logging: [api, Audit, api]\n  \
+             admins: [\"arn:aws:iam::123456789012:group/x\"]\n  node_role_arn: nodes\n  \
+             nodegroups:\n    - name: a\n      capacity_type: spot\n      ami_type: AL2023_x86_64\n      \
+             taints: [{key: k, effect: NoSchedule}]\n",
+        )
+        .unwrap();
+        let found: Vec<String> = check(&c).into_iter().map(|(_, m)| m).collect();
+        let all = found.join("\n");
+        for needle in [
+            "did you mean `per-az`?",
+            "`vpc-1` is not a subnet id",
+            "the API server needs an endpoint",
+            "`10.0.0.0/33` is not an IPv4 CIDR",
+            "did you mean `audit`?",
+            "`api` is listed twice",
+            "is not an IAM user or role ARN",
+            "`nodes` is not an IAM role ARN",
+            "did you mean `SPOT`?",
+            "`AL2023_x86_64` is not one of",
+            "did you mean `NO_SCHEDULE`?",
+        ] {
+            assert!(all.contains(needle), "missing `{needle}` in:\n{all}");
+        }
+        let fine: Config = serde_yaml_ng::from_str("name: demo\n").unwrap();
+        assert!(check(&fine).is_empty(), "{:?}", check(&fine).len());
+    }
+
+    #[test]
     fn versions() {
         assert!(kubernetes_version("1.29").is_ok());
-        assert!(kubernetes_version("1.34").is_ok());
+        assert!(kubernetes_version("1.36").is_ok());
         assert!(
             kubernetes_version("1.28")
                 .unwrap_err()
-                .contains("1.29 to 1.34")
+                .contains("1.29 to 1.36")
         );
         assert!(kubernetes_version("1.3").is_err());
         assert!(kubernetes_version("2.30").is_err());
