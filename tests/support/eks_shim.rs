@@ -242,7 +242,7 @@ impl Incoming {
             .unwrap_or_default()
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_decode(s))
+            .map(percent_decode)
             .collect();
         let query = url
             .query_pairs()
@@ -438,10 +438,7 @@ fn upstream_call(
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = vec![];
-    loop {
-        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&data[..eol]);
         let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
         else {
