@@ -635,6 +635,31 @@ fn cluster_creates_everything_a_second_run_changes_nothing_and_cleanup_removes_i
     plan.expect_code(0);
     assert_eq!(plan.json()["summary"]["create"], 0, "{}", plan.stdout);
 
+    // `status` reports the cluster and its node groups.
+    let status = env.run(&["status"]);
+    status.expect_code(0);
+    let status = status.json();
+    let state_of = |step: &str| {
+        status["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["step"] == step)
+            .unwrap_or_else(|| panic!("no {step} in {status:#}"))
+            .clone()
+    };
+    let cluster_status = state_of("cluster");
+    assert_eq!(cluster_status["state"], "present", "{cluster_status:#}");
+    assert_eq!(cluster_status["details"]["version"], "1.36");
+    let ngs = cluster_status["details"]["nodegroups"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        ngs.contains("general (ACTIVE)") && ngs.contains("spot (ACTIVE)"),
+        "{ngs}"
+    );
+    assert_eq!(state_of("nodes")["state"], "present");
+
     // A LoadBalancer Service in a namespace labelled for the stack goes first on cleanup.
     seed_load_balancer(&env, &stack);
 
@@ -960,4 +985,35 @@ fn cluster_and_only_cluster_mean_the_control_plane_and_its_nodes() {
         .map(|s| s["step"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(names, ["nodes"]);
+}
+
+#[test]
+fn a_new_role_eks_cannot_assume_yet_is_retried_until_eks_accepts_it() {
+    let env = Env::new("cluster-propagation", |subnets| {
+        format!("cluster:\n{}", subnets_yaml(subnets))
+    });
+    // EKS answers this way while a role created seconds ago has not propagated.
+    env.shim.fail_next(
+        "POST /clusters",
+        400,
+        "InvalidParameterException",
+        "Role with arn: arn:aws:iam::123456789012:role/x, could not be assumed because it does not exist or the trusted entity is not correct",
+        2,
+    );
+    let run = env.run(&["cluster", "--yes"]);
+    run.expect_code(0);
+    let creates = env
+        .shim
+        .calls()
+        .into_iter()
+        .filter(|c| c.service == "eks" && c.operation == "POST /clusters")
+        .count();
+    assert_eq!(creates, 3, "two refused attempts, then the create");
+    assert!(
+        run.stderr.contains("to become usable by EKS"),
+        "{}",
+        run.stderr
+    );
+    let cleanup = env.run(&["cleanup", "--only", "cluster", "--yes"]);
+    cleanup.expect_code(0);
 }

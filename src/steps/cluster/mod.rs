@@ -1191,7 +1191,7 @@ impl ClusterStep {
             cl.version
         ));
         let eks = ctx.aws()?.eks();
-        let out = eks
+        let request = eks
             .create_cluster()
             .name(name)
             .version(&cl.version)
@@ -1215,10 +1215,36 @@ impl ClusterStep {
                     .build(),
             )
             .set_tags(Some(tags(config)))
-            .client_request_token(client_token(&config.name, &run_id, "eks-cluster"))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks", "CreateCluster", &e))?;
+            .client_request_token(client_token(&config.name, &run_id, "eks-cluster"));
+        // A role created seconds ago may not be assumable by EKS yet (IAM is eventually
+        // consistent): EKS answers InvalidParameterException naming the role. Retry with a
+        // bounded backoff; the same clientRequestToken keeps a retry from making a second
+        // cluster.
+        let mut delay = Duration::from_secs(2);
+        let mut attempt = 0;
+        let out = loop {
+            attempt += 1;
+            match request.clone().send().await {
+                Ok(out) => break out,
+                Err(e)
+                    if attempt < 8
+                        && code(&e) == Some("InvalidParameterException")
+                        && e.as_service_error()
+                            .and_then(|s| s.message())
+                            .is_some_and(|m| m.contains("role") || m.contains("Role")) =>
+                {
+                    ctx.progress.waiting(&format!(
+                        "IAM role {role_arn} to become usable by EKS (new roles take seconds to propagate), retry {attempt}"
+                    ));
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => return Err(Error::Interrupted),
+                        _ = tokio::time::sleep(ctx.poll(delay)) => {}
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(20));
+                }
+                Err(e) => return Err(sdk_error("eks", "CreateCluster", &e)),
+            }
+        };
         let arn = out
             .cluster()
             .and_then(|c| c.arn())
