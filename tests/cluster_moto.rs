@@ -305,6 +305,7 @@ struct Env {
     subnets: Vec<String>,
     kube: KubeFake,
     _rt: tokio::runtime::Runtime,
+    _kubeconfig_dir: tempfile::TempDir,
 }
 
 const NODEGROUPS: &str = "  nodegroups:
@@ -352,7 +353,6 @@ impl Env {
             kubeconfig.display()
         );
         let stack = Stack::builder(test).yaml(&yaml).build();
-        std::mem::forget(dir);
         Env {
             stack,
             shim: EksShim::start(&moto()),
@@ -360,6 +360,7 @@ impl Env {
             subnets,
             kube,
             _rt: rt,
+            _kubeconfig_dir: dir,
         }
     }
 
@@ -777,6 +778,20 @@ fn an_adopted_cluster_and_its_vpc_survive_cleanup_which_removes_only_what_meshct
             .expect("CreateCluster outside meshctl");
     });
     let extra = env.shim.cluster(&name).expect("the shim knows the cluster");
+    // Its OIDC provider exists already, made by someone else (untagged): adopted, kept.
+    let foreign_oidc = block_on(async {
+        iam()
+            .await
+            .create_open_id_connect_provider()
+            .url(&extra.issuer)
+            .client_id_list("sts.amazonaws.com")
+            .send()
+            .await
+            .expect("CreateOpenIDConnectProvider outside meshctl")
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string()
+    });
 
     let run = env.run(&["cluster", "--yes"]);
     run.expect_code(0);
@@ -791,7 +806,15 @@ fn an_adopted_cluster_and_its_vpc_survive_cleanup_which_removes_only_what_meshct
         .filter(|(op, _, _)| op == "create")
         .map(|(_, kind, _)| kind.as_str())
         .collect();
-    assert!(created.contains(&"iam-oidc-provider"), "{created:?}");
+    assert!(!created.contains(&"iam-oidc-provider"), "{created:?}");
+    assert!(
+        actions.contains(&(
+            "keep".into(),
+            "iam-oidc-provider".into(),
+            foreign_oidc.clone()
+        )),
+        "{actions:?}"
+    );
     assert!(created.contains(&"eks-access-entry"), "{created:?}");
     assert_eq!(
         created
@@ -819,7 +842,12 @@ fn an_adopted_cluster_and_its_vpc_survive_cleanup_which_removes_only_what_meshct
             Some("ACTIVE")
         );
         assert!(vpc_exists(&env.vpc).await, "the adopted VPC was deleted");
-        assert!(oidc_providers(&extra.issuer, &stack).await.is_empty());
+        let providers = oidc_providers(&extra.issuer, &stack).await;
+        assert_eq!(
+            providers,
+            [(foreign_oidc.clone(), false)],
+            "the adopted OIDC provider stays"
+        );
         let rules = ingress_rules(&extra.cluster_security_group_id, &stack).await;
         assert!(
             !rules.iter().any(|(_, _, mine)| *mine),
