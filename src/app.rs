@@ -177,7 +177,11 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
         Command::Verify => Some(("verify".into(), graph::select(&[]))),
-        Command::Init(_) | Command::Completions { .. } | Command::Token(_) => None,
+        Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Token(_)
+        | Command::Doctor
+        | Command::Kubeconfig(_) => None,
     }
 }
 
@@ -201,6 +205,31 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             let doc = serde_json::to_string_pretty(&token.exec_credential())
                 .map_err(|e| Error::usage(format!("cannot print the token: {e}"), "report this"))?;
             println!("{doc}");
+            return Ok(exit::OK);
+        }
+        Command::Doctor => {
+            let config = load_config(g).await;
+            // The config's own default region, for when the config itself does not load.
+            let fallback_region = g
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .unwrap_or_else(|| "us-west-2".to_string());
+            let report = crate::doctor::run(crate::doctor::Inputs {
+                config,
+                fallback_region,
+                profile: g.profile.clone(),
+                call_timeout: g.call_timeout,
+            })
+            .await;
+            ui.emit(&report);
+            return Ok(report.exit_code());
+        }
+        Command::Kubeconfig(args) => {
+            let config = load_config(g).await?;
+            let report = crate::kubeconfig::run(&config, g, ui, args).await?;
+            ui.emit(&report);
             return Ok(exit::OK);
         }
         Command::Completions { shell } => {

@@ -126,6 +126,9 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
     Status,
+    /// Check that this machine and account are ready for `meshctl up`: config, region,
+    /// credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing.
+    Doctor,
     /// Prove the data path end to end (AMP query, Grafana data source and dashboards,
     /// PagerDuty contact point) and name the first broken link with its likely fix.
     Verify,
@@ -134,6 +137,9 @@ pub enum Command {
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
     /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
     Token(TokenArgs),
+    /// Write or merge a kubeconfig context for the stack's EKS cluster whose user runs
+    /// `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed).
+    Kubeconfig(KubeconfigArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -146,6 +152,20 @@ pub struct TokenArgs {
     /// Name of the EKS cluster the token is for (the API server checks it).
     #[arg(long)]
     pub cluster: String,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct KubeconfigArgs {
+    /// EKS cluster name (default: the stack's cluster, `cluster.name` or the stack name).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Kubeconfig file to write or merge into (default: the first entry of $KUBECONFIG, else
+    /// ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Name of the context to write (default: the cluster's ARN, as the cluster entry).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -231,6 +251,10 @@ enum Family {
     Completions,
     /// `token`: signs locally; needs a region and credentials, nothing else.
     Token,
+    /// `doctor`: read-only checks; works even when the config does not load.
+    Doctor,
+    /// `kubeconfig`: reads the stack state (or DescribeCluster) and writes a local file.
+    Kubeconfig,
 }
 
 impl Command {
@@ -252,8 +276,10 @@ impl Command {
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
             Command::Verify => "verify",
+            Command::Doctor => "doctor",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
+            Command::Kubeconfig(_) => "kubeconfig",
             Command::Completions { .. } => "completions",
         }
     }
@@ -268,6 +294,8 @@ impl Command {
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             Command::Token(_) => Family::Token,
+            Command::Doctor => Family::Doctor,
+            Command::Kubeconfig(_) => Family::Kubeconfig,
             _ => Family::Apply,
         }
     }
@@ -277,14 +305,29 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Probe, Init]),
-        ("region", &[Apply, Cleanup, Status, Probe, Init, Token]),
-        ("profile", &[Apply, Cleanup, Status, Probe, Token]),
-        ("call-timeout", &[Apply, Cleanup, Status, Probe]),
+        (
+            "config",
+            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+        ),
+        (
+            "region",
+            &[Apply, Cleanup, Status, Probe, Init, Token, Doctor, Kubeconfig],
+        ),
+        (
+            "profile",
+            &[Apply, Cleanup, Status, Probe, Token, Doctor, Kubeconfig],
+        ),
+        (
+            "call-timeout",
+            &[Apply, Cleanup, Status, Probe, Doctor, Kubeconfig],
+        ),
         ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Probe, Init]),
+        (
+            "output",
+            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+        ),
         ("yes", &[Apply, Cleanup]),
-        ("dry-run", &[Apply, Cleanup, Init]),
+        ("dry-run", &[Apply, Cleanup, Init, Kubeconfig]),
         ("timeout", &[Apply, Cleanup]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
@@ -303,6 +346,8 @@ fn family_names(f: Family) -> &'static str {
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",
+        Family::Doctor => "doctor",
+        Family::Kubeconfig => "kubeconfig",
     }
 }
 

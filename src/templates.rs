@@ -7,10 +7,24 @@ use serde::Serialize;
 use crate::error::Error;
 
 /// `(name, source)` of every template shipped in the binary.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "amp/istio-rules.yaml.j2",
-    include_str!("../templates/amp/istio-rules.yaml.j2"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "amp/istio-rules.yaml.j2",
+        include_str!("../templates/amp/istio-rules.yaml.j2"),
+    ),
+    (
+        "iam/irsa-trust-statement.json.j2",
+        include_str!("../templates/iam/irsa-trust-statement.json.j2"),
+    ),
+    (
+        "iam/pod-identity-trust-statement.json.j2",
+        include_str!("../templates/iam/pod-identity-trust-statement.json.j2"),
+    ),
+    (
+        "iam/amp-permissions.json.j2",
+        include_str!("../templates/iam/amp-permissions.json.j2"),
+    ),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();

@@ -115,5 +115,5 @@ fn every_shipped_template_renders_for_the_example_configs() {
         let rules = meshctl::steps::amp::render_rules(&config).unwrap();
         assert!(rules.contains("IstioHigh5xxRatio"), "{}", path.display());
     }
-    assert_eq!(meshctl::templates::TEMPLATES.len(), 1);
+    assert_eq!(meshctl::templates::TEMPLATES.len(), 4);
 }

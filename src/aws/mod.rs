@@ -6,6 +6,7 @@ pub mod eks_token;
 pub mod errors;
 pub mod log;
 pub mod sigv4;
+pub mod retry;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -145,6 +146,13 @@ impl Aws {
             .interceptor(call_log(&self.sdk))
             .build();
         aws_sdk_appmesh::Client::from_conf(conf)
+    }
+
+    pub fn servicequotas(&self) -> aws_sdk_servicequotas::Client {
+        let conf = aws_sdk_servicequotas::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_servicequotas::Client::from_conf(conf)
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {

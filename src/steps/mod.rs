@@ -3,6 +3,7 @@
 pub mod amp;
 pub mod cluster;
 pub mod grafana;
+pub mod irsa;
 pub mod network;
 pub mod pagerduty;
 pub mod planned;
@@ -18,6 +19,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
         StepId::Cluster => Arc::new(cluster::ClusterStep),
         StepId::Nodes => Arc::new(cluster::nodes::NodesStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Irsa => Arc::new(irsa::IrsaStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
     }

@@ -13,6 +13,7 @@ pub mod amp_query_fake;
 pub mod eks_auth;
 pub mod eks_shim;
 pub mod fault_proxy;
+pub mod eks_pod_identity_fake;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
@@ -48,8 +49,10 @@ pub const SUBCOMMANDS: &[&str] = &[
     "cleanup",
     "status",
     "verify",
+    "doctor",
     "init",
     "token",
+    "kubeconfig",
     "completions",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
