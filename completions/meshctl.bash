@@ -49,6 +49,9 @@ _meshctl() {
             meshctl,kiali)
                 cmd="meshctl__subcmd__kiali"
                 ;;
+            meshctl,kubeconfig)
+                cmd="meshctl__subcmd__kubeconfig"
+                ;;
             meshctl,pagerduty)
                 cmd="meshctl__subcmd__pagerduty"
                 ;;
@@ -100,6 +103,9 @@ _meshctl() {
             meshctl__subcmd__help,kiali)
                 cmd="meshctl__subcmd__help__subcmd__kiali"
                 ;;
+            meshctl__subcmd__help,kubeconfig)
+                cmd="meshctl__subcmd__help__subcmd__kubeconfig"
+                ;;
             meshctl__subcmd__help,pagerduty)
                 cmd="meshctl__subcmd__help__subcmd__pagerduty"
                 ;;
@@ -140,7 +146,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp grafana pagerduty cleanup status doctor verify init token completions cluster istio irsa prometheus kiali help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up cluster amp irsa grafana pagerduty cleanup status doctor verify init token kubeconfig completions istio prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,7 +237,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -438,7 +444,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp grafana pagerduty cleanup status doctor verify init token completions cluster istio irsa prometheus kiali help"
+            opts="up cluster amp irsa grafana pagerduty cleanup status doctor verify init token kubeconfig completions istio prometheus kiali help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +598,20 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help__subcmd__kiali)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__kubeconfig)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -844,6 +864,60 @@ _meshctl() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__kubeconfig)
+            opts="-y -v -h -V --cluster --kubeconfig --context --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1143,7 +1217,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)
