@@ -11,9 +11,9 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod eks_auth;
+pub mod eks_pod_identity_fake;
 pub mod eks_shim;
 pub mod fault_proxy;
-pub mod eks_pod_identity_fake;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
