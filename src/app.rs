@@ -165,7 +165,8 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
     let one = |id: StepId| Some((id.name().to_string(), vec![id]));
     match command {
         Command::Up(a) => Some(("up".into(), graph::select(&a.only))),
-        Command::Cluster => one(StepId::Cluster),
+        // The whole cluster: the control plane and its node groups.
+        Command::Cluster => Some(("cluster".into(), graph::select(&[StepId::Cluster]))),
         Command::Istio => one(StepId::Istio),
         Command::Amp => one(StepId::Amp),
         Command::Irsa => one(StepId::Irsa),

@@ -28,7 +28,7 @@ pub const STACK_TAG: &str = "meshctl.io/stack";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 
 /// Kubernetes minor versions (`1.NN`) meshctl creates EKS clusters with.
-pub const EKS_MINOR_VERSIONS: RangeInclusive<u32> = 29..=34;
+pub const EKS_MINOR_VERSIONS: RangeInclusive<u32> = 29..=36;
 /// Istio minor versions (`1.NN.x`) meshctl installs.
 pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=31;
 /// The Istio release `istio.version` defaults to: the newest stable release when pinned
@@ -108,6 +108,33 @@ pub struct ClusterConfig {
     pub version: String,
     pub vpc_cidr: String,
     pub nodegroups: Vec<NodegroupConfig>,
+    /// NAT gateways of a new VPC: `single` (one, cheaper) or `per-az` (one per zone).
+    pub nat: String,
+    /// Subnets to adopt instead of creating a VPC: never modified or deleted.
+    pub subnet_ids: Vec<String>,
+    pub endpoint_public_access: bool,
+    pub endpoint_private_access: bool,
+    /// CIDRs that may reach the public endpoint.
+    pub public_access_cidrs: Vec<String>,
+    /// Control-plane log types sent to CloudWatch Logs.
+    pub logging: Vec<String>,
+    /// IAM principal ARNs given cluster-admin access entries.
+    pub admins: Vec<String>,
+    /// An existing cluster IAM role to use (never modified or deleted).
+    pub cluster_role_arn: Option<String>,
+    /// An existing node IAM role to use (never modified or deleted).
+    pub node_role_arn: Option<String>,
+}
+
+/// A Kubernetes taint on a node group's nodes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaintConfig {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.
+    pub effect: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -119,6 +146,13 @@ pub struct NodegroupConfig {
     pub max_size: u32,
     pub desired_size: u32,
     pub disk_size_gib: u32,
+    /// Kubernetes labels on the nodes.
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<TaintConfig>,
+    /// `ON_DEMAND` or `SPOT`.
+    pub capacity_type: String,
+    /// EKS AMI type, e.g. `AL2023_x86_64_STANDARD`.
+    pub ami_type: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -394,9 +428,19 @@ impl Default for ClusterConfig {
         ClusterConfig {
             name: None,
             create: true,
-            version: "1.33".into(),
+            // The newest EKS version in standard support as of late 2026 (docs/steps/cluster.md).
+            version: "1.36".into(),
             vpc_cidr: "10.0.0.0/16".into(),
             nodegroups: vec![NodegroupConfig::default()],
+            nat: "single".into(),
+            subnet_ids: vec![],
+            endpoint_public_access: true,
+            endpoint_private_access: true,
+            public_access_cidrs: vec!["0.0.0.0/0".into()],
+            logging: vec!["api".into(), "audit".into(), "authenticator".into()],
+            admins: vec![],
+            cluster_role_arn: None,
+            node_role_arn: None,
         }
     }
 }
@@ -410,6 +454,10 @@ impl Default for NodegroupConfig {
             max_size: 4,
             desired_size: 3,
             disk_size_gib: 40,
+            labels: BTreeMap::new(),
+            taints: vec![],
+            capacity_type: "ON_DEMAND".into(),
+            ami_type: "AL2023_x86_64_STANDARD".into(),
         }
     }
 }

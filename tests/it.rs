@@ -8,6 +8,7 @@ mod amp_moto;
 mod aws_errors;
 mod build_lean;
 mod cli;
+mod cluster_moto;
 mod completions;
 mod config_corpus;
 mod config_env;

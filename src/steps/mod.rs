@@ -1,6 +1,7 @@
 //! One module per step, each implementing [`crate::engine::Step`].
 
 pub mod amp;
+pub mod cluster;
 pub mod grafana;
 pub mod irsa;
 pub mod network;
@@ -17,6 +18,8 @@ use crate::engine::{Step, StepId};
 pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
+        StepId::Cluster => Arc::new(cluster::ClusterStep),
+        StepId::Nodes => Arc::new(cluster::nodes::NodesStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Irsa => Arc::new(irsa::IrsaStep),
         StepId::Istio => Arc::new(istio::IstioStep),

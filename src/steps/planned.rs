@@ -38,18 +38,23 @@ pub fn intended(id: StepId, c: &Config) -> Vec<Action> {
                 create("security-group-rule", "control plane -> nodes tcp/15017,15012")
                     .detail("Istio sidecar injection webhook and xDS"),
             ];
-            for ng in &c.cluster.nodegroups {
-                v.push(create("eks-nodegroup", &ng.name).detail(format!(
+            v.push(create("iam-oidc-provider", format!("for cluster {cluster}")).detail("client id sts.amazonaws.com"));
+            v
+        }
+        StepId::Nodes => c
+            .cluster
+            .nodegroups
+            .iter()
+            .map(|ng| {
+                create("eks-nodegroup", &ng.name).detail(format!(
                     "{} x {}..{} (desired {})",
                     ng.instance_types.join(","),
                     ng.min_size,
                     ng.max_size,
                     ng.desired_size
-                )));
-            }
-            v.push(create("iam-oidc-provider", format!("for cluster {cluster}")).detail("client id sts.amazonaws.com"));
-            v
-        }
+                ))
+            })
+            .collect(),
         StepId::Istio => {
             let ns = &c.istio.namespace;
             let mut v = vec![
