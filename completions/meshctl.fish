@@ -43,18 +43,19 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -s h -l help -d 'Print hel
 complete -c meshctl -n "__fish_meshctl_needs_command" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "status" -d 'Show what exists for this stack'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "init" -d 'Write a commented meshctl.yaml'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l only -d 'Run only these steps (comma separated), e.g. `--only amp,grafana`' -r -f -a "cluster\t''
 istio\t''
@@ -98,6 +99,45 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l force-unlock -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l port -d 'Local port to listen on (127.0.0.1)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from help" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -234,6 +274,27 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l force-unlock -
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l url -d 'URL to load; default: the Bookinfo product page behind the ingress gateway' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l requests -d 'Stop after this many requests (default 100 when --duration is not given)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l concurrency -d 'Requests in flight at once' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l duration -d 'Stop after this long (e.g. 30s, 5m); with --requests, whichever comes first' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -319,36 +380,21 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unl
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand kiali" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "status" -d 'Show what exists for this stack'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "init" -d 'Write a commented meshctl.yaml'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp grafana pagerduty cleanup status init token completions cluster istio irsa prometheus kiali help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from kiali" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from pagerduty" -f -a "test" -d 'Send a test event through the Events API v2, report its dedup key, then resolve it'

@@ -170,12 +170,15 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Amp => one(StepId::Amp),
         Command::Irsa => one(StepId::Irsa),
         Command::Prometheus => one(StepId::Prometheus),
-        Command::Kiali => one(StepId::Kiali),
+        Command::Kiali(_) => one(StepId::Kiali),
         Command::Grafana => one(StepId::Grafana),
         Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
-        Command::Init(_) | Command::Completions { .. } | Command::Token(_) => None,
+        Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Token(_)
+        | Command::Traffic(_) => None,
     }
 }
 
@@ -234,6 +237,44 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             ui.emit(&report);
             return Ok(exit::OK);
         }
+        Command::Kiali(crate::cli::KialiArgs {
+            action: Some(crate::cli::KialiAction::Open { port }),
+        }) => {
+            let ctx = cluster_ctx(g, ui, cancel).await?;
+            let kube = crate::kube::connect(&ctx).await?;
+            crate::steps::kiali_open::open(&kube, &ctx.config.kiali.namespace, *port, ui, cancel)
+                .await?;
+            return Ok(exit::OK);
+        }
+        Command::Traffic(args) => {
+            let url = match &args.url {
+                Some(url) => url.clone(),
+                None => {
+                    let ctx = cluster_ctx(g, ui, cancel).await?;
+                    let kube = crate::kube::connect(&ctx).await?;
+                    crate::steps::sample::product_page_url(&kube).await?.ok_or_else(|| {
+                        Error::usage(
+                            "the ingress gateway has no load balancer address yet, so there is no product page URL",
+                            "wait for `meshctl istio` (with `istio.sample: bookinfo`) to finish, or pass --url",
+                        )
+                    })?
+                }
+            };
+            let load = crate::traffic::Load {
+                url,
+                requests: match (args.requests, args.duration) {
+                    (None, None) => Some(100),
+                    (n, _) => n,
+                },
+                concurrency: args.concurrency,
+                duration: args.duration,
+            };
+            crate::traffic::validate(&load)?;
+            let client = crate::http::client("traffic", None)?;
+            let report = crate::traffic::run(client, &load, cancel).await?;
+            ui.emit(&report);
+            return Ok(exit::OK);
+        }
         _ => {}
     }
     let Some((command, selected)) = selection(&cli.command) else {
@@ -286,6 +327,32 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
         // Online runs always have a store; without one, say what is missing.
         (_, false, None) => Err(Error::NoCredentials),
     }
+}
+
+/// A context for commands that only talk to the cluster (`kiali open`, `traffic`): the config,
+/// credentials and state, no lock and no ledger.
+async fn cluster_ctx(
+    g: &GlobalArgs,
+    ui: &Ui,
+    cancel: &CancellationToken,
+) -> Result<StepCtx, Error> {
+    let prepared = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Error::Interrupted),
+        prepared = prepare(g, ui, Kind::Status, &[]) => prepared?,
+    };
+    Ok(StepCtx {
+        ledger: Ledger::scratch(&prepared.config.name),
+        config: prepared.config,
+        aws: prepared.aws,
+        options: RunOptions {
+            poll_interval: poll_interval_from_env()?,
+            ..RunOptions::default()
+        },
+        state: prepared.state,
+        progress: StepProgress::silent("meshctl"),
+        cancel: cancel.clone(),
+    })
 }
 
 /// What a command needs before it can plan: everything here is read-only.

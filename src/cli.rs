@@ -111,8 +111,8 @@ pub enum Command {
     Irsa,
     /// Prometheus remote-writing Istio metrics to AMP with SigV4.
     Prometheus,
-    /// Kiali reading AMP through a SigV4 proxy.
-    Kiali,
+    /// Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it).
+    Kiali(KialiArgs),
     /// Amazon Managed Grafana workspace, AMP data source and Istio dashboards.
     Grafana,
     /// PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event).
@@ -126,6 +126,8 @@ pub enum Command {
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
     /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
     Token(TokenArgs),
+    /// Send HTTP load to the sample's product page (or --url) and summarise latency and errors.
+    Traffic(TrafficArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -157,6 +159,38 @@ pub struct PagerdutyArgs {
 pub enum PagerdutyAction {
     /// Send a test event through the Events API v2, report its dedup key, then resolve it.
     Test,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct KialiArgs {
+    #[command(subcommand)]
+    pub action: Option<KialiAction>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum KialiAction {
+    /// Port-forward to Kiali through the API server and print the local URL (until Ctrl-C).
+    Open {
+        /// Local port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 20001)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrafficArgs {
+    /// URL to load; default: the Bookinfo product page behind the ingress gateway.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Stop after this many requests (default 100 when --duration is not given).
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Stop after this long (e.g. 30s, 5m); with --requests, whichever comes first.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -235,7 +269,11 @@ impl Command {
             Command::Amp => "amp",
             Command::Irsa => "irsa",
             Command::Prometheus => "prometheus",
-            Command::Kiali => "kiali",
+            Command::Kiali(KialiArgs {
+                action: Some(KialiAction::Open { .. }),
+            }) => "kiali open",
+            Command::Kiali(_) => "kiali",
+            Command::Traffic(_) => "traffic",
             Command::Grafana => "grafana",
             Command::Pagerduty(PagerdutyArgs {
                 action: Some(PagerdutyAction::Test),
@@ -259,6 +297,10 @@ impl Command {
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             Command::Token(_) => Family::Token,
+            Command::Kiali(KialiArgs {
+                action: Some(KialiAction::Open { .. }),
+            })
+            | Command::Traffic(_) => Family::Probe,
             _ => Family::Apply,
         }
     }
@@ -289,7 +331,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
         Family::Cleanup => "cleanup",
         Family::Status => "status",
-        Family::Probe => "pagerduty test",
+        Family::Probe => "pagerduty test, kiali open, traffic",
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",

@@ -35,6 +35,18 @@ pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=28;
 pub const MAX_USER_TAGS: usize = 45;
 /// The shortest `prometheus.scrape_interval`.
 pub const MIN_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+/// The `kiali-server` chart version meshctl installs by default (the chart version is the Kiali
+/// version).
+pub const KIALI_CHART_VERSION: &str = "2.24.0";
+/// The Kiali chart repository.
+pub const KIALI_CHARTS: &str = "https://kiali.org/helm-charts";
+/// The SigV4 proxy image: 1.10 is built with an AWS SDK that reads EKS Pod Identity credentials
+/// as well as IRSA web-identity tokens (awslabs/aws-sigv4-proxy#190, SDK bump in #231).
+pub const SIGV4_PROXY_IMAGE: &str = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.10";
+/// Kiali login strategies meshctl offers.
+pub const KIALI_AUTH_STRATEGIES: &[&str] = &["token", "anonymous"];
+/// Sample applications `istio.sample` can install.
+pub const SAMPLES: &[&str] = &["bookinfo"];
 /// Node root volume sizes EBS allows, in GiB.
 pub const NODE_DISK_GIB: RangeInclusive<u32> = 20..=16384;
 
@@ -124,6 +136,8 @@ pub struct IstioConfig {
     pub namespace: String,
     /// Install the `gateway` chart as an ingress gateway.
     pub ingress_gateway: bool,
+    /// Sample application installed at the end of the `istio` step: `bookinfo`, or unset.
+    pub sample: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +185,19 @@ pub struct PrometheusConfig {
 pub struct KialiConfig {
     pub enabled: bool,
     pub namespace: String,
+    /// Version of the `kiali-server` chart (and of Kiali), `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Where the chart comes from: an HTTPS chart repository, `oci://…`, or a local directory
+    /// of packaged charts (`kiali-server-<version>.tgz`).
+    pub charts: String,
+    /// A values file merged over the values meshctl renders.
+    pub values: Option<PathBuf>,
+    /// How people log in to Kiali: `token` (a Kubernetes token) or `anonymous`.
+    pub auth_strategy: String,
+    /// How far back Kiali may query AMP (`thanos_proxy.retention_period`), e.g. `150d`.
+    pub retention_period: String,
+    /// The SigV4 proxy image Kiali queries AMP through.
+    pub proxy_image: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -277,6 +304,7 @@ impl Default for IstioConfig {
             version: "1.27.3".into(),
             namespace: "istio-system".into(),
             ingress_gateway: true,
+            sample: None,
         }
     }
 }
@@ -325,6 +353,12 @@ impl Default for KialiConfig {
         KialiConfig {
             enabled: true,
             namespace: "istio-system".into(),
+            version: KIALI_CHART_VERSION.into(),
+            charts: KIALI_CHARTS.into(),
+            values: None,
+            auth_strategy: "token".into(),
+            retention_period: "150d".into(),
+            proxy_image: SIGV4_PROXY_IMAGE.into(),
         }
     }
 }

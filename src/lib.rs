@@ -16,6 +16,7 @@ pub mod kube;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;
+pub mod traffic;
 pub mod ui;
 
 pub use error::Error;

@@ -7,10 +7,24 @@ use serde::Serialize;
 use crate::error::Error;
 
 /// `(name, source)` of every template shipped in the binary.
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "amp/istio-rules.yaml.j2",
-    include_str!("../templates/amp/istio-rules.yaml.j2"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "amp/istio-rules.yaml.j2",
+        include_str!("../templates/amp/istio-rules.yaml.j2"),
+    ),
+    (
+        "kiali/sigv4-proxy.yaml.j2",
+        include_str!("../templates/kiali/sigv4-proxy.yaml.j2"),
+    ),
+    (
+        "kiali/values.yaml.j2",
+        include_str!("../templates/kiali/values.yaml.j2"),
+    ),
+    (
+        "sample/bookinfo.yaml.j2",
+        include_str!("../templates/sample/bookinfo.yaml.j2"),
+    ),
+];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();

@@ -17,6 +17,7 @@ mod engine;
 mod flags;
 mod grafana_fakes;
 mod init_cli;
+mod kiali_fakes;
 mod kube_adapter;
 mod lock;
 mod no_panic;
@@ -29,6 +30,7 @@ mod state_location;
 mod state_s3;
 mod templates;
 mod token_cli;
+mod traffic;
 
 #[test]
 fn suite_lists_every_test_file() {

@@ -543,6 +543,17 @@ impl Kube {
         })
     }
 
+    /// Every object matching `selector` (what [`Kube::delete_by_label`] would delete, in the
+    /// same order). Read-only.
+    pub async fn list_by_label(&self, selector: &str) -> Result<Vec<ObjectRef>, KubeError> {
+        Ok(self
+            .select(selector)
+            .await?
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect())
+    }
+
     /// Delete everything matching `selector` with `propagation`, then wait until it is gone.
     pub async fn delete_by_label(
         &self,

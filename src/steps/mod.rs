@@ -2,8 +2,11 @@
 
 pub mod amp;
 pub mod grafana;
+pub mod kiali;
+pub mod kiali_open;
 pub mod pagerduty;
 pub mod planned;
+pub mod sample;
 
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Kiali => Arc::new(kiali::KialiStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),
     }

@@ -46,6 +46,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "status",
     "init",
     "token",
+    "traffic",
     "completions",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
