@@ -79,6 +79,11 @@ pub async fn main(cli: Cli) -> i32 {
     // a handler would leave Ctrl-C unanswered at an `init` question.
     let cancel = match cli.command {
         Command::Init(_) | Command::Completions { .. } => CancellationToken::new(),
+        // They create nothing: Ctrl-C just ends them (traffic still prints its report).
+        Command::Traffic(_)
+        | Command::Kiali(crate::cli::KialiArgs {
+            action: Some(crate::cli::KialiAction::Open { .. }),
+        }) => stop_on_signal(),
         _ => install_signal_handlers(ui.clone()),
     };
     let result = run(&cli, &ui, &cancel).await;
@@ -273,7 +278,11 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             let client = crate::http::client("traffic", None)?;
             let report = crate::traffic::run(client, &load, cancel).await?;
             ui.emit(&report);
-            return Ok(exit::OK);
+            return Ok(if report.interrupted {
+                exit::INTERRUPTED
+            } else {
+                exit::OK
+            });
         }
         _ => {}
     }
@@ -796,6 +805,22 @@ fn install_signal_handlers(ui: Ui) -> CancellationToken {
             "interrupted again ({second}): exiting now; the ledger is saved, so `meshctl up` \
              resumes and `meshctl cleanup` removes what exists"
         ));
+        std::process::exit(exit::INTERRUPTED);
+    });
+    cancel
+}
+
+/// Ctrl-C or SIGTERM cancels the returned token, quietly; a second one exits at once.
+fn stop_on_signal() -> CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::spawn(async move {
+        next_signal(&mut int, &mut term).await;
+        token.cancel();
+        next_signal(&mut int, &mut term).await;
         std::process::exit(exit::INTERRUPTED);
     });
     cancel

@@ -99,7 +99,7 @@ pub fn metrics_window(scrape_interval: &str) -> String {
         .unwrap_or(Duration::from_secs(30));
     let window = (scrape * 2).max(MIN_METRICS_WINDOW);
     let secs = window.as_secs().max(1);
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -185,10 +185,20 @@ async fn connect(ctx: &StepCtx) -> Result<Kube, Error> {
         .with_poll_interval(ctx.poll(crate::kube::DEFAULT_POLL)))
 }
 
-/// Whether the cluster can be reached for a plan: a kubeconfig, or credentials and a cluster.
-fn can_connect(ctx: &StepCtx) -> bool {
+/// Whether there is a cluster to ask: a kubeconfig, or credentials and the endpoint the
+/// `cluster` step recorded. Without one, plans list what would be created and cleanup and
+/// status have nothing to look at.
+async fn can_connect(ctx: &StepCtx) -> bool {
     let k = &ctx.config.kubernetes;
-    k.kubeconfig.is_some() || k.context.is_some() || ctx.aws.is_some()
+    if k.kubeconfig.is_some() || k.context.is_some() {
+        return true;
+    }
+    ctx.aws.is_some()
+        && ctx
+            .state
+            .output(StepId::Cluster, crate::kube::connect::outputs::ENDPOINT)
+            .await
+            .is_some()
 }
 
 /// Render the kiali-server chart with helm.
@@ -340,15 +350,15 @@ impl Step for KialiStep {
         let mut inputs = Inputs::read(ctx).await;
         if !config.kiali.enabled {
             plan.note("disabled by kiali.enabled: false");
-            if can_connect(ctx) {
+            if can_connect(ctx).await {
                 let kube = connect(ctx).await?;
                 plan.actions = labelled(&kube).await?;
             }
             return Ok(plan);
         }
-        if !can_connect(ctx) {
+        if !can_connect(ctx).await {
             plan.actions = offline_plan(config, &inputs)?;
-            plan.note("offline: the cluster was not asked; everything is listed as created");
+            plan.note("the cluster was not asked (offline, or `cluster` not applied yet): everything is listed as created");
             return Ok(plan);
         }
         let kube = connect(ctx).await?;
@@ -442,8 +452,10 @@ impl Step for KialiStep {
 
     async fn destroy_plan(&self, ctx: &StepCtx) -> Result<StepPlan, Error> {
         let mut plan = StepPlan::new(StepId::Kiali);
-        if !can_connect(ctx) {
-            plan.note("offline: cannot list the cluster's objects without credentials");
+        if !can_connect(ctx).await {
+            plan.note(
+                "no cluster to look at (offline, or `cluster` not applied): nothing to remove",
+            );
             return Ok(plan);
         }
         let kube = connect(ctx).await?;
@@ -452,11 +464,17 @@ impl Step for KialiStep {
     }
 
     async fn destroy(&self, ctx: &StepCtx) -> Result<StepReport, Error> {
-        let kube = connect(ctx).await?;
         let mut report = StepReport {
             step: Some(StepId::Kiali),
             ..Default::default()
         };
+        if !can_connect(ctx).await {
+            report
+                .notes
+                .push("no cluster recorded for this stack: nothing to remove".into());
+            return Ok(report);
+        }
+        let kube = connect(ctx).await?;
         for c in [CHART_COMPONENT, PROXY_COMPONENT] {
             report
                 .actions
@@ -467,8 +485,20 @@ impl Step for KialiStep {
 
     async fn status(&self, ctx: &StepCtx) -> Result<StepStatus, Error> {
         let ns = &ctx.config.kiali.namespace;
-        let kube = connect(ctx).await?;
         let mut details = BTreeMap::new();
+        if !can_connect(ctx).await {
+            details.insert(
+                "note".to_string(),
+                "no cluster recorded for this stack (apply `cluster`, or set kubernetes.kubeconfig)"
+                    .to_string(),
+            );
+            return Ok(StepStatus {
+                step: StepId::Kiali,
+                state: "absent".into(),
+                details,
+            });
+        }
+        let kube = connect(ctx).await?;
         let mut ready = 0;
         let mut found = 0;
         for name in [PROXY_NAME, KIALI_NAME] {
