@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_meshctl_global_optspecs
-    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= call-timeout= no-wait no-rollback force-unlock allow-region-change h/help V/version
+    string join \n config= region= profile= output= y/yes dry-run v/verbose no-color timeout= call-timeout= no-wait no-rollback force-unlock lock-timeout= allow-region-change h/help V/version
 end
 
 function __fish_meshctl_needs_command
@@ -31,6 +31,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l output -d 'Output forma
 json\t''"
 complete -c meshctl -n "__fish_meshctl_needs_command" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_needs_command" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_needs_command" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -48,6 +49,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "init" -d 'Write a commented meshctl.yaml'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
@@ -72,6 +74,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l output -d 'Output
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -89,6 +92,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l output -d 'Outpu
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -106,6 +110,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_se
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -126,6 +131,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_s
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -145,6 +151,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand grafana" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -162,6 +169,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fis
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and not __fish_seen_subcommand_from test help" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -181,6 +189,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_se
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -208,6 +217,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -225,6 +235,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l output -d 'Ou
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -235,6 +246,24 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l force-unlock 
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l name -d 'Stack name (asked on a terminal when omitted)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l cluster-name -d 'EKS cluster name, when it differs from the stack name (required with --adopt-cluster)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l config -d 'Stack configuration file' -r -F
@@ -244,6 +273,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l output -d 'Outp
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l adopt-cluster -d 'Adopt an existing EKS cluster instead of creating one (`cluster.create: false`)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -l force -d 'Overwrite an existing file'
 complete -c meshctl -n "__fish_meshctl_using_subcommand init" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
@@ -264,6 +294,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l output -d 'Out
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand token" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -285,6 +316,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -302,6 +334,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l output -
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -319,6 +352,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'O
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -336,6 +370,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Out
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -353,6 +388,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Outp
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -370,6 +406,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d
 json\t''"
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
@@ -380,21 +417,22 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unl
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "status" -d 'Show what exists for this stack'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status init token traffic completions cluster istio irsa prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from kiali" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from pagerduty" -f -a "test" -d 'Send a test event through the Events API v2, report its dedup key, then resolve it'

@@ -180,6 +180,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
         Command::Status => Some(("status".into(), graph::select(&[]))),
+        Command::Verify => Some(("verify".into(), graph::select(&[]))),
         Command::Init(_)
         | Command::Completions { .. }
         | Command::Token(_)
@@ -291,6 +292,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
     };
     let kind = match cli.command {
         Command::Status => Kind::Status,
+        Command::Verify => Kind::Verify,
         Command::Cleanup(_) => Kind::Cleanup,
         _ => Kind::Apply,
     };
@@ -313,6 +315,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
         selected,
         kind,
         applied: state.applied_steps().await,
+        lock_timeout: g.lock_timeout,
         base: StepCtx {
             config: config.clone(),
             aws,
@@ -331,6 +334,7 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
     match (kind, g.dry_run, store) {
         // Status and dry runs change nothing: a signal stops them at once.
         (Kind::Status, _, _) => interruptible(cancel, session.status()).await,
+        (Kind::Verify, _, _) => session.verify().await,
         (_, true, _) => interruptible(cancel, session.dry_run(offline_reason)).await,
         (_, false, Some(store)) => session.run_locked(store, g.force_unlock).await,
         // Online runs always have a store; without one, say what is missing.
@@ -430,6 +434,8 @@ enum Kind {
     Apply,
     Cleanup,
     Status,
+    /// `verify`: read-only like `status`.
+    Verify,
 }
 
 /// One command against one stack, after the config is loaded and AWS is reached.
@@ -440,8 +446,13 @@ struct Session {
     kind: Kind,
     /// Steps the state says were applied before this command.
     applied: Vec<StepId>,
+    /// `--lock-timeout`: how long to wait for another run's lock.
+    lock_timeout: std::time::Duration,
     base: StepCtx,
 }
+
+/// How often a run waiting for another run's lock (`--lock-timeout`) tries again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Session {
     fn runner(&self) -> Runner {
@@ -497,6 +508,17 @@ impl Session {
         Ok(exit::OK)
     }
 
+    /// Check the data path; exit 1 when a link is broken. A Ctrl-C stops it after the current
+    /// check, so the Grafana token it uses is still deleted.
+    async fn verify(&self) -> Result<i32, Error> {
+        if self.base.aws.is_none() {
+            return Err(Error::NoCredentials);
+        }
+        let report = crate::verify::run(&self.base).await?;
+        self.ui.emit(&report);
+        Ok(report.exit_code())
+    }
+
     /// Print the plan; change nothing. Missing prerequisites become notes, not errors.
     async fn dry_run(&self, offline_reason: Option<String>) -> Result<i32, Error> {
         let runner = self.runner();
@@ -539,13 +561,23 @@ impl Session {
                 &self.config().name,
             )?;
         }
-        let lock = StackLock::acquire(
+        // A progress line only once there is something to wait for.
+        let waiting = std::cell::OnceCell::new();
+        let lock = StackLock::acquire_waiting(
             store.clone(),
             &self.config().name,
             &self.command,
             force_unlock,
+            self.lock_timeout,
+            self.base.poll(LOCK_POLL),
+            &self.base.cancel,
+            |what| waiting.get_or_init(|| self.ui.step("lock")).waiting(what),
         )
-        .await?;
+        .await;
+        if let Some(line) = waiting.get() {
+            line.finish(if lock.is_ok() { "acquired" } else { "gave up" });
+        }
+        let lock = lock?;
         let outcome = self.plan_confirm_run(store).await;
         if let Err(e) = lock.release().await {
             self.ui.warn(format!("could not release the lock: {e}"));
@@ -613,7 +645,7 @@ impl Session {
         self.base.ledger = Ledger::begin(store, &stack, &self.command).await?;
         let runner = self.runner();
         let report: RunReport = if cleanup {
-            runner.destroy(&self.selected).await
+            runner.destroy(&self.selected, &plan.steps).await
         } else {
             runner.apply(&self.command, &self.selected).await
         };

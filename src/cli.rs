@@ -80,6 +80,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub force_unlock: bool,
 
+    /// How long to wait for another run's lock on the stack before giving up (e.g. 5m;
+    /// default 0s: fail at once).
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
+
     /// Run even though the stack's state says its resources live in another region or
     /// account than this command would use (otherwise meshctl stops, exit code 2).
     #[arg(long, global = true)]
@@ -121,6 +126,9 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
     Status,
+    /// Prove the data path end to end (AMP query, Grafana data source and dashboards,
+    /// PagerDuty contact point) and name the first broken link with its likely fix.
+    Verify,
     /// Write a commented meshctl.yaml.
     Init(InitArgs),
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
@@ -281,6 +289,7 @@ impl Command {
             Command::Pagerduty(_) => "pagerduty",
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
+            Command::Verify => "verify",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
             Command::Completions { .. } => "completions",
@@ -290,7 +299,7 @@ impl Command {
     fn family(&self) -> Family {
         match self {
             Command::Cleanup(_) => Family::Cleanup,
-            Command::Status => Family::Status,
+            Command::Status | Command::Verify => Family::Status,
             Command::Pagerduty(PagerdutyArgs {
                 action: Some(PagerdutyAction::Test),
             }) => Family::Probe,
@@ -322,6 +331,7 @@ const SCOPES: &[(&str, &[Family])] = {
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
         ("force-unlock", &[Apply, Cleanup]),
+        ("lock-timeout", &[Apply, Cleanup]),
     ]
 };
 
@@ -330,7 +340,7 @@ fn family_names(f: Family) -> &'static str {
     match f {
         Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
         Family::Cleanup => "cleanup",
-        Family::Status => "status",
+        Family::Status => "status, verify",
         Family::Probe => "pagerduty test, kiali open, traffic",
         Family::Init => "init",
         Family::Completions => "completions",

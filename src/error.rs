@@ -164,6 +164,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Kube(#[from] crate::kube::KubeError),
 
+    /// helm is missing or too old, or could not render a chart.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Helm(#[from] crate::helm::HelmError),
+
     #[error("template {name}: {message}")]
     #[diagnostic(code(meshctl::template))]
     Template { name: String, message: String },
@@ -189,6 +194,7 @@ impl Error {
             | Error::Placement { .. }
             | Error::PlanConflict { .. }
             | Error::Declined => exit::USAGE,
+            Error::Helm(e) => e.exit_code(),
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILED,
         }

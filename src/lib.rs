@@ -10,6 +10,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod grafana;
+pub mod helm;
 pub mod http;
 pub mod init;
 pub mod kube;
@@ -18,5 +19,6 @@ pub mod steps;
 pub mod templates;
 pub mod traffic;
 pub mod ui;
+pub mod verify;
 
 pub use error::Error;

@@ -42,6 +42,8 @@ struct Behaviour {
     hang_after: Option<usize>,
     /// Wait on ctx.wait_for until cancelled, after creating everything.
     wait_forever: bool,
+    /// Cleanup fails after deleting this many of the step's resources.
+    destroy_fails_after: Option<usize>,
 }
 
 struct TestStep {
@@ -134,11 +136,34 @@ impl Step for TestStep {
     }
 
     async fn destroy_plan(&self, _ctx: &StepCtx) -> Result<StepPlan, Error> {
-        Ok(StepPlan::new(self.id))
+        let mut plan = StepPlan::new(self.id);
+        let world = self.world.lock().unwrap();
+        for r in self
+            .behaviour
+            .creates
+            .iter()
+            .filter(|r| world.existing.contains(*r))
+        {
+            plan.push(Action::new(Op::Delete, "thing", r));
+        }
+        Ok(plan)
     }
 
     async fn destroy(&self, _ctx: &StepCtx) -> Result<StepReport, Error> {
-        Ok(StepReport::default())
+        let mut report = StepReport::default();
+        for (i, r) in self.behaviour.creates.iter().enumerate() {
+            if self.behaviour.destroy_fails_after == Some(i) {
+                return Err(Error::usage(
+                    format!("injected cleanup failure in {}", self.id),
+                    "test",
+                ));
+            }
+            if self.world.lock().unwrap().existing.remove(r) {
+                self.log(format!("delete {r}"));
+                report.actions.push(Action::new(Op::Delete, "thing", r));
+            }
+        }
+        Ok(report)
     }
 
     async fn status(&self, _ctx: &StepCtx) -> Result<StepStatus, Error> {
@@ -552,4 +577,80 @@ async fn a_second_lock_on_the_same_directory_names_the_holder() {
     assert_eq!(err.exit_code(), 2);
     lock.release().await.unwrap();
     assert!(h.store().get("lock.json").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_cleanup_that_fails_part_way_lists_what_it_removed_and_what_is_left() {
+    let mut h = Harness::new();
+    h.behaviours
+        .get_mut(&StepId::Grafana)
+        .unwrap()
+        .creates
+        .push("grafana-c".into());
+    let report = h.up(RunOptions::default()).await;
+    assert_eq!(report.status, "succeeded", "{report}");
+    h.behaviours
+        .get_mut(&StepId::Grafana)
+        .unwrap()
+        .destroy_fails_after = Some(1);
+    let runner = h
+        .runner(RunOptions::default(), CancellationToken::new())
+        .await;
+    let planned = runner.destroy_plan(&StepId::ALL).await.unwrap();
+    let report = tokio::time::timeout(
+        Duration::from_secs(30),
+        runner.destroy(&StepId::ALL, &planned),
+    )
+    .await
+    .expect("hang guard");
+    assert_eq!(report.status, "failed", "{report}");
+    assert_eq!(report.exit_code, 3, "something is left behind");
+    let grafana = report
+        .steps
+        .iter()
+        .find(|s| s.step == StepId::Grafana)
+        .unwrap();
+    assert_eq!(grafana.status, "failed");
+    let ops: Vec<(Op, &str)> = grafana
+        .actions
+        .iter()
+        .map(|a| (a.op, a.name.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (Op::Delete, "grafana-a"),
+            (Op::Keep, "grafana-b"),
+            (Op::Keep, "grafana-c")
+        ],
+        "{report}"
+    );
+    assert!(
+        grafana
+            .notes
+            .iter()
+            .any(|n| n.contains("1 removed before the failure, 2 left")
+                && n.contains("meshctl cleanup --only grafana")),
+        "{:?}",
+        grafana.notes
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("- thing grafana-a (removed before the failure)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("= thing grafana-b (left: still owned by the stack)"),
+        "{text}"
+    );
+    // The other steps were still cleaned up.
+    let left = h.existing();
+    assert_eq!(
+        left,
+        ["grafana-b", "grafana-c"]
+            .map(String::from)
+            .into_iter()
+            .collect(),
+        "only what the failed step could not remove is left"
+    );
 }

@@ -16,6 +16,7 @@ mod docs_commands;
 mod engine;
 mod flags;
 mod grafana_fakes;
+mod helm;
 mod init_cli;
 mod kiali_fakes;
 mod kube_adapter;
@@ -31,6 +32,7 @@ mod state_s3;
 mod templates;
 mod token_cli;
 mod traffic;
+mod verify_fakes;
 
 #[test]
 fn suite_lists_every_test_file() {

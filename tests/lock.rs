@@ -207,3 +207,60 @@ fn a_stale_lock_is_reported_and_force_unlock_takes_it_over() {
         "the taken-over lock is released at the end"
     );
 }
+
+#[test]
+fn lock_timeout_waits_for_the_first_run_and_then_proceeds() {
+    // A holds the lock while its AMP calls are held at a closed proxy gate; B starts with
+    // --lock-timeout, waits instead of failing, and runs once A has released the lock.
+    let proxy = SlowProxy::start(&moto(), Duration::from_millis(300), false);
+    let stack = Stack::new("lock_timeout_waits");
+    let spawn = |endpoint: &str, extra: &[&str]| {
+        let mut cmd = stack.std_command(endpoint);
+        cmd.env("AWS_ENDPOINT_URL_STS", moto())
+            .env("MESHCTL_POLL_INTERVAL", "100ms")
+            .args(["amp", "--yes", "--output", "json"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Reaper(Some(cmd.spawn().expect("start a run")))
+    };
+    let mut a = spawn(&proxy.url(), &[]);
+    let started = Instant::now();
+    while !stack.lock_file().exists() {
+        assert!(
+            a.child().try_wait().expect("poll run A").is_none(),
+            "run A ended before taking the lock"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "hang guard: run A never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut b = spawn(&moto(), &["--lock-timeout", "120s"]);
+    // B is still waiting while A holds the lock (it would have exited 2 at once without the flag).
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        b.child().try_wait().expect("poll run B").is_none(),
+        "run B must wait for the lock, not give up"
+    );
+
+    proxy.open();
+    a.finish(support::RUN_GUARD).expect_code(0);
+    let b = b.finish(support::RUN_GUARD);
+    b.expect_code(0);
+    let report = b.json();
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert!(
+        !amp_actions(&report).iter().any(|(op, _, _)| op == "create"),
+        "B found what A created and created nothing: {report:#}"
+    );
+    assert!(
+        b.stderr.contains("lock of stack"),
+        "B said what it waited for: {}",
+        b.stderr
+    );
+    assert_eq!(block_on(live_tagged_workspaces(&stack.name)).len(), 1);
+    assert!(!stack.lock_file().exists(), "B released the lock");
+}

@@ -2,9 +2,11 @@
 //! (exclusive create on disk, `If-None-Match: *` on S3) and naming its holder.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use super::state::StateStore;
 use crate::error::Error;
@@ -109,6 +111,39 @@ impl StackLock {
         })
     }
 
+    /// [`StackLock::acquire`], retried while another run holds the lock, for at most `wait`
+    /// (`--lock-timeout`; zero fails at once). `on_wait` hears who holds it each time meshctl
+    /// keeps waiting. Ctrl-C stops the wait with [`Error::Interrupted`].
+    pub async fn acquire_waiting(
+        store: Arc<dyn StateStore>,
+        stack: &str,
+        command: &str,
+        force_unlock: bool,
+        wait: Duration,
+        poll: Duration,
+        cancel: &CancellationToken,
+        on_wait: impl Fn(&str),
+    ) -> Result<StackLock, Error> {
+        let started = Instant::now();
+        let mut force = force_unlock;
+        loop {
+            match StackLock::acquire(store.clone(), stack, command, force).await {
+                Err(Error::Locked { holder, .. }) if started.elapsed() < wait => {
+                    on_wait(&format!(
+                        "the lock of stack `{stack}`, held by {holder} (--lock-timeout {})",
+                        humantime::format_duration(wait)
+                    ));
+                }
+                other => return other,
+            }
+            force = false;
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(Error::Interrupted),
+                _ = tokio::time::sleep(poll.min(wait.saturating_sub(started.elapsed()))) => {}
+            }
+        }
+    }
+
     pub async fn release(mut self) -> Result<(), Error> {
         self.released = true;
         self.store.delete(LOCK_KEY).await
@@ -154,6 +189,77 @@ mod tests {
             .release()
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn lock_timeout_waits_for_the_holder_to_release() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::default());
+        let held = StackLock::acquire(store.clone(), "demo", "up", false)
+            .await
+            .unwrap();
+        let releaser = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            held.release().await.unwrap();
+        });
+        let heard = std::sync::Mutex::new(Vec::<String>::new());
+        let lock = StackLock::acquire_waiting(
+            store.clone(),
+            "demo",
+            "amp",
+            false,
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+            &CancellationToken::new(),
+            |line| heard.lock().unwrap().push(line.to_string()),
+        )
+        .await
+        .expect("the lock is taken once the holder releases it");
+        releaser.await.unwrap();
+        let heard = heard.into_inner().unwrap();
+        assert!(!heard.is_empty(), "it said what it waited for");
+        assert!(heard[0].contains("held by `meshctl up`"), "{heard:?}");
+        lock.release().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn lock_timeout_gives_up_naming_the_holder_and_zero_fails_at_once() {
+        let store: Arc<dyn StateStore> = Arc::new(MemoryStore::default());
+        let held = StackLock::acquire(store.clone(), "demo", "up", false)
+            .await
+            .unwrap();
+        for wait in [Duration::ZERO, Duration::from_millis(100)] {
+            let err = StackLock::acquire_waiting(
+                store.clone(),
+                "demo",
+                "amp",
+                false,
+                wait,
+                Duration::from_millis(20),
+                &CancellationToken::new(),
+                |_| {},
+            )
+            .await
+            .err()
+            .expect("still held");
+            assert!(matches!(err, Error::Locked { .. }), "{err}");
+        }
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let err = StackLock::acquire_waiting(
+            store.clone(),
+            "demo",
+            "amp",
+            false,
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+            &cancel,
+            |_| {},
+        )
+        .await
+        .err()
+        .expect("interrupted");
+        assert!(matches!(err, Error::Interrupted), "{err}");
+        held.release().await.unwrap();
     }
 
     #[tokio::test]

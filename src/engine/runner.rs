@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::ledger::RunStatus;
-use super::{Action, Resource, Step, StepCtx, StepId, StepPlan, graph};
+use super::{Action, Op, Resource, Step, StepCtx, StepId, StepPlan, graph};
 use crate::error::{Error, exit};
 use crate::ui::Ui;
 
@@ -107,12 +107,18 @@ impl fmt::Display for RunReport {
                         writeln!(f, "    {k}: {v}")?;
                     }
                 }
-                "failed" => writeln!(
-                    f,
-                    "✗ {:<11} {}",
-                    s.step,
-                    s.error.as_deref().unwrap_or("failed")
-                )?,
+                "failed" => {
+                    writeln!(
+                        f,
+                        "✗ {:<11} {}",
+                        s.step,
+                        s.error.as_deref().unwrap_or("failed")
+                    )?;
+                    // A cleanup that failed part-way: what it removed, and what is left.
+                    for a in &s.actions {
+                        writeln!(f, "    {a}")?;
+                    }
+                }
                 other => writeln!(f, "- {:<11} {other}", s.step)?,
             }
             for n in &s.notes {
@@ -446,7 +452,10 @@ impl Runner {
     }
 
     /// Remove everything `selected` steps own, dependents first.
-    pub async fn destroy(&self, selected: &[StepId]) -> RunReport {
+    /// Clean up `selected`, dependents first. `planned` holds the destroy plans shown before
+    /// asking (when there were any): a step that fails part-way is reported with what it had
+    /// removed (`-`) and what is left (`=`), found by planning its cleanup again.
+    pub async fn destroy(&self, selected: &[StepId], planned: &[StepPlan]) -> RunReport {
         let selected = graph::ordered(selected);
         let mut steps = vec![];
         let mut any_failed = false;
@@ -467,6 +476,10 @@ impl Runner {
             }
             let ctx = self.ctx(id, true);
             ctx.progress.message("looking for owned resources");
+            let before = match planned.iter().find(|p| p.step == id) {
+                Some(p) => Some(p.clone()),
+                None => self.registry[&id].destroy_plan(&ctx).await.ok(),
+            };
             match self.registry[&id].destroy(&ctx).await {
                 Ok(report) => {
                     ctx.progress.finish(if report.changed() {
@@ -496,7 +509,12 @@ impl Runner {
                         interrupted = true;
                     }
                     any_failed = true;
-                    steps.push(failed_result(id, &e));
+                    let mut result = failed_result(id, &e);
+                    let after = self.registry[&id].destroy_plan(&self.ctx(id, false)).await;
+                    let (actions, note) = partial_cleanup(before.as_ref(), after);
+                    result.actions = actions;
+                    result.notes.push(note);
+                    steps.push(result);
                 }
             }
         }
@@ -526,6 +544,50 @@ impl Runner {
             rollback: vec![],
         }
     }
+}
+
+/// What a cleanup that failed part-way had removed and what is left: the resources planned for
+/// deletion before it started, against those a fresh destroy plan still finds.
+fn partial_cleanup(
+    before: Option<&StepPlan>,
+    after: Result<StepPlan, Error>,
+) -> (Vec<Action>, String) {
+    let doomed = |p: &StepPlan| -> Vec<Action> {
+        p.actions
+            .iter()
+            .filter(|a| a.op == Op::Delete)
+            .cloned()
+            .collect()
+    };
+    let after = match after {
+        Ok(plan) => plan,
+        Err(e) => {
+            return (
+                vec![],
+                format!("could not tell what is left ({e}); `meshctl cleanup --dry-run` lists it"),
+            );
+        }
+    };
+    let left = doomed(&after);
+    let same = |a: &Action, b: &Action| a.kind == b.kind && a.name == b.name;
+    let mut actions: Vec<Action> = before
+        .map(doomed)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !left.iter().any(|l| same(a, l)))
+        .map(|a| Action::new(Op::Delete, a.kind, a.name).detail("removed before the failure"))
+        .collect();
+    let removed = actions.len();
+    actions.extend(left.iter().map(|a| {
+        Action::new(Op::Keep, a.kind.clone(), a.name.clone())
+            .detail("left: still owned by the stack")
+    }));
+    let note = format!(
+        "{removed} removed before the failure, {} left; run `meshctl cleanup --only {}` again once the cause is fixed",
+        left.len(),
+        after.step
+    );
+    (actions, note)
 }
 
 fn failed_result(step: StepId, e: &Error) -> StepResult {

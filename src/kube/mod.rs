@@ -266,6 +266,34 @@ impl Kube {
             .map_err(|e| KubeError::from_kube("read the version of", &self.endpoint, e))
     }
 
+    /// What `helm template` needs to see this server as it is: its version and every
+    /// group/version it serves (`--kube-version`, `--api-versions`).
+    pub async fn capabilities(&self) -> Result<Capabilities, KubeError> {
+        let info = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| KubeError::from_kube("read the version of", &self.endpoint, e))?;
+        let mut api_versions: Vec<String> = self
+            .client
+            .list_core_api_versions()
+            .await
+            .map_err(|e| KubeError::from_kube("discover the core API of", &self.endpoint, e))?
+            .versions;
+        let groups =
+            self.client.list_api_groups().await.map_err(|e| {
+                KubeError::from_kube("discover the API groups of", &self.endpoint, e)
+            })?;
+        for g in groups.groups {
+            for v in g.versions {
+                api_versions.push(v.group_version);
+            }
+        }
+        api_versions.sort();
+        api_versions.dedup();
+        Ok(Capabilities::new(info.git_version, api_versions))
+    }
+
     /// The API resource serving `r`'s kind, found by discovery (cached once found).
     pub async fn resolve(
         &self,
@@ -619,6 +647,41 @@ impl Kube {
     }
 }
 
+/// A server's version and the group/versions it serves (from discovery).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// As the server reports it (`v1.34.2-eks-113cf36`).
+    pub git_version: String,
+    /// `v<major>.<minor>.<patch>` without a vendor suffix, for `helm --kube-version`.
+    pub kube_version: String,
+    /// `<major>.<minor>` (`1.34`), what support tables speak of.
+    pub minor: String,
+    /// `v1`, `apps/v1`, `networking.k8s.io/v1`, … sorted.
+    pub api_versions: Vec<String>,
+}
+
+impl Capabilities {
+    pub fn new(git_version: String, api_versions: Vec<String>) -> Capabilities {
+        let core = git_version
+            .trim()
+            .trim_start_matches('v')
+            .split(['-', '+'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut parts = core.split('.');
+        let major = parts.next().unwrap_or("0");
+        let minor = parts.next().unwrap_or("0");
+        let patch = parts.next().unwrap_or("0");
+        Capabilities {
+            kube_version: format!("v{major}.{minor}.{patch}"),
+            minor: format!("{major}.{minor}"),
+            git_version,
+            api_versions,
+        }
+    }
+}
+
 /// How a delete propagates to dependents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Propagation {
@@ -729,6 +792,15 @@ mod tests {
             ca_certificates(&b64),
             Ok(vec![vec![0, 1, 2], vec![3, 4, 5]])
         );
+    }
+
+    #[test]
+    fn capabilities_strip_the_vendor_suffix() {
+        let c = Capabilities::new("v1.34.2-eks-113cf36".into(), vec!["v1".into()]);
+        assert_eq!(c.kube_version, "v1.34.2");
+        assert_eq!(c.minor, "1.34");
+        let c = Capabilities::new("v1.35.0+k3s1".into(), vec![]);
+        assert_eq!(c.kube_version, "v1.35.0");
     }
 
     #[test]

@@ -215,8 +215,8 @@ async fn render_chart(
             "use an HTTPS chart repository URL, an `oci://` reference, or a local directory of packaged charts",
         )
     })?;
-    let kube_version = match kube {
-        Some(k) => Some(k.server_version().await?),
+    let caps = match kube {
+        Some(k) => Some(k.capabilities().await?),
         None => None,
     };
     let req = TemplateRequest {
@@ -227,8 +227,8 @@ async fn render_chart(
         source,
         values: vec![values(config, inputs)?],
         values_files: config.kiali.values.iter().cloned().collect(),
-        kube_version,
-        api_versions: vec![],
+        kube_version: caps.as_ref().map(|c| c.kube_version.clone()),
+        api_versions: caps.map(|c| c.api_versions).unwrap_or_default(),
         skip_tests: true,
     };
     let text = helm.template(&req).await?;

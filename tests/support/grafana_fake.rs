@@ -30,6 +30,10 @@ pub struct GrafanaState {
     pub unauthorized: u32,
     /// When set, someone else saves every dashboard right after it is read (a race).
     pub race_on_read: bool,
+    /// When set, every data source's health check fails with this message (as Grafana does
+    /// when the data source cannot query, e.g. AMP refusing the workspace role: HTTP 400,
+    /// `status: ERROR`).
+    pub health_error: Option<String>,
 }
 
 #[derive(Clone)]
@@ -118,6 +122,10 @@ fn handle(st: &mut GrafanaState, req: &Request) -> Response {
         }
         ("GET", ["api", "datasources", "uid", uid, "health"]) => {
             match st.datasources.iter().find(|d| d["uid"] == *uid) {
+                Some(_) if st.health_error.is_some() => Response::json(
+                    400,
+                    json!({"status": "ERROR", "message": st.health_error.clone()}),
+                ),
                 Some(_) => Response::json(
                     200,
                     json!({"status": "OK", "message": "Successfully queried the Prometheus API."}),

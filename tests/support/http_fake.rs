@@ -12,6 +12,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
+    /// The request target exactly as received (`/path?query`), e.g. to check a signature.
+    pub target: String,
     /// Percent-decoded path segments, without the leading empty one.
     pub segments: Vec<String>,
     pub query: Vec<(String, String)>,
@@ -143,6 +145,7 @@ fn handle(stream: TcpStream, handler: Handler) -> std::io::Result<()> {
         .collect();
     let req = Request {
         method,
+        target: target.clone(),
         segments,
         query,
         headers,

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod amg_fake;
+pub mod amp_query_fake;
 pub mod eks_auth;
 pub mod grafana_fake;
 pub mod http_fake;
@@ -44,6 +45,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "pagerduty",
     "cleanup",
     "status",
+    "verify",
     "init",
     "token",
     "traffic",
