@@ -463,3 +463,26 @@ async fn kiali_open_without_kiali_says_to_install_it() {
         run.stderr
     );
 }
+
+/// Nobody makes the proxy available: the wait times out naming the Deployment and why, and the
+/// rollback deletes both components by label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unready_proxy_times_out_naming_it_and_rolls_back() {
+    let env = setup("kiali-unready", "").await;
+    env.controller.abort();
+    let stack = env.stack.name.clone();
+    let run = meshctl(&env, &["kiali", "--yes", "--timeout", "10s"]).await;
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("waiting for Deployment istio-system/aws-sigv4-proxy to be ready"),
+        "{}",
+        run.stderr
+    );
+    let left = env
+        .kube
+        .list_by_label(&format!("meshctl.io/stack={stack}"))
+        .await
+        .expect("list");
+    assert!(left.is_empty(), "rollback left: {left:?}");
+}
