@@ -389,11 +389,11 @@ impl Step for KialiStep {
             step: Some(StepId::Kiali),
             ..Default::default()
         };
-        let kube = connect(ctx).await?;
         if !config.kiali.enabled {
             report.actions = self.destroy(ctx).await?.actions;
             return Ok(report);
         }
+        let kube = connect(ctx).await?;
         let mut inputs = Inputs::read(ctx).await;
         let workspace_id = require_workspace(&inputs)?;
         inputs.grafana_token = grafana_token(&kube, &config.kiali.namespace).await?;

@@ -157,6 +157,7 @@ pub async fn open(
                 "pick a free port with --port",
             )
         })?;
+    let local = listener.local_addr().map(|a| a.port()).unwrap_or(local);
     ui.emit(&OpenReport {
         kind: "kiali-open",
         url: format!("http://127.0.0.1:{local}/kiali"),

@@ -29,7 +29,7 @@ pub const GATEWAY_SELECTOR: &str = "ingressgateway";
 const TEMPLATE: &str = "sample/bookinfo.yaml.j2";
 /// Bookinfo's images (the Istio project's published sample images).
 const REGISTRY: &str = "docker.io/istio";
-const TAG: &str = "1.20.2";
+const TAG: &str = "1.20.3";
 const PORT: u16 = 9080;
 
 #[derive(Serialize)]
