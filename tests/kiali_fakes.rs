@@ -294,6 +294,23 @@ async fn kiali_applies_proxy_and_chart_then_changes_nothing_and_cleans_up() {
     let actions = step_actions(&again.json(), "kiali");
     assert!(actions.iter().all(|(op, _, _)| op == "keep"), "{actions:?}");
 
+    // Status sees both Deployments available.
+    let status = meshctl(&env, &["status"]).await;
+    status.expect_code(0);
+    let doc = status.json();
+    let kiali_status = doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["step"] == "kiali")
+        .expect("a kiali entry")
+        .clone();
+    assert_eq!(kiali_status["state"], "present", "{kiali_status:#}");
+    assert_eq!(
+        kiali_status["details"]["deployment aws-sigv4-proxy"],
+        "1/1 available"
+    );
+
     // Cleanup leaves no object with the stack's label.
     meshctl(&env, &["cleanup", "--only", "kiali", "--yes"])
         .await

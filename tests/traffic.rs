@@ -45,10 +45,10 @@ async fn page() -> Page {
                 let service = hyper::service::service_fn(move |_req| {
                     let n = count.fetch_add(1, Ordering::SeqCst) + 1;
                     async move {
-                        if n % 3 == 0 {
+                        if n.is_multiple_of(3) {
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
-                        let status = if n % 5 == 0 { 500 } else { 200 };
+                        let status = if n.is_multiple_of(5) { 500 } else { 200 };
                         Ok::<_, Infallible>(
                             hyper::Response::builder()
                                 .status(status)
