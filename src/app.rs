@@ -14,7 +14,7 @@ use crate::aws::{Aws, Connection};
 use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
 use crate::config::{self, Config, Overrides};
 use crate::engine::ledger::{LedgerDoc, RunStatus};
-use crate::engine::lock::StackLock;
+use crate::engine::lock::{Patience, StackLock};
 use crate::engine::runner::{self, RunReport, Runner};
 use crate::engine::state::{self, StateStore};
 use crate::engine::{Ledger, Plan, RunOptions, StackState, StepCtx, StepId, StepStatus, graph};
@@ -568,9 +568,11 @@ impl Session {
             &self.config().name,
             &self.command,
             force_unlock,
-            self.lock_timeout,
-            self.base.poll(LOCK_POLL),
-            &self.base.cancel,
+            &Patience {
+                wait: self.lock_timeout,
+                poll: self.base.poll(LOCK_POLL),
+                cancel: self.base.cancel.clone(),
+            },
             |what| waiting.get_or_init(|| self.ui.step("lock")).waiting(what),
         )
         .await;

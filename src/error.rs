@@ -162,7 +162,7 @@ pub enum Error {
     /// A Kubernetes API call (or the connection to the API server) failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Kube(#[from] crate::kube::KubeError),
+    Kube(Box<crate::kube::KubeError>),
 
     /// helm is missing or too old, or could not render a chart.
     #[error(transparent)]
@@ -176,6 +176,12 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(meshctl::io))]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::kube::KubeError> for Error {
+    fn from(e: crate::kube::KubeError) -> Error {
+        Error::Kube(Box::new(e))
+    }
 }
 
 impl Error {

@@ -13,10 +13,44 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time for one request, response body included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How many times one call is tried when it fails transiently (as the AWS SDK's standard mode).
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Whether a failed attempt may be sent again. A request the server certainly did not process
+/// (no connection; 429 Too Many Requests; 503 Service Unavailable) is retried whatever its
+/// method. One it may have processed (a 500, 502 or 504, a timeout, a connection cut after
+/// sending) is retried only when repeating it is harmless: GET, HEAD, PUT, DELETE.
+pub fn retryable(method: &reqwest::Method, outcome: Result<u16, &reqwest::Error>) -> bool {
+    use reqwest::Method;
+    let idempotent = matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    );
+    match outcome {
+        Ok(429 | 503) => true,
+        Ok(500 | 502 | 504) => idempotent,
+        Ok(_) => false,
+        Err(e) if e.is_connect() => true,
+        Err(e) => idempotent && (e.is_timeout() || e.is_request() || e.is_body()),
+    }
+}
+
+/// The pause before attempt `next` (2, 3…): the server's `Retry-After` seconds when it sent
+/// one (at most 20 s), else 200 ms doubling, with jitter.
+fn backoff(next: u32, retry_after: Option<u64>) -> std::time::Duration {
+    use std::time::Duration;
+    if let Some(s) = retry_after {
+        return Duration::from_secs(s.min(20));
+    }
+    let base = 200u64 << (next.saturating_sub(2)).min(5);
+    Duration::from_millis(base + u64::from(rand::random::<u16>()) % base)
+}
+
 /// Send `req` for `service`, logging the call as the AWS calls are logged (docs/output.md):
 /// at `-v` one line with the operation, the host, the status and the duration (target
 /// `meshctl::http`), at `-vv` the request id the server sent. Never headers or bodies, which
-/// carry tokens and keys.
+/// carry tokens and keys. Transient failures are tried again (see [`retryable`]), at most
+/// [`MAX_ATTEMPTS`] times in all; the last answer or error is returned.
 pub async fn send(
     service: &'static str,
     operation: &str,
@@ -24,6 +58,48 @@ pub async fn send(
 ) -> Result<reqwest::Response, Error> {
     let (client, request) = req.build_split();
     let request = request.map_err(|e| transport_error(service, operation, &e))?;
+    let method = request.method().clone();
+    let mut attempt = 1;
+    loop {
+        // The last attempt, or a body that cannot be copied (a stream), is sent as it is.
+        let Some(copy) = request.try_clone().filter(|_| attempt < MAX_ATTEMPTS) else {
+            return send_once(service, operation, &client, request)
+                .await
+                .map_err(|e| transport_error(service, operation, &e));
+        };
+        let result = send_once(service, operation, &client, copy).await;
+        let outcome = match &result {
+            Ok(resp) => Ok(resp.status().as_u16()),
+            Err(e) => Err(e),
+        };
+        if !retryable(&method, outcome) {
+            return result.map_err(|e| transport_error(service, operation, &e));
+        }
+        let retry_after = result.as_ref().ok().and_then(|r| {
+            r.headers()
+                .get(reqwest::header::RETRY_AFTER)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        });
+        attempt += 1;
+        tracing::debug!(
+            target: "meshctl::http",
+            "{service} {operation}: transient failure, attempt {attempt} of {MAX_ATTEMPTS}"
+        );
+        tokio::time::sleep(backoff(attempt, retry_after)).await;
+    }
+}
+
+/// One attempt, logged.
+async fn send_once(
+    service: &'static str,
+    operation: &str,
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<reqwest::Response, reqwest::Error> {
     let url = request.url();
     let host = match (url.host_str(), url.port_or_known_default()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -53,7 +129,7 @@ pub async fn send(
             if e.is_timeout() { "timed out" } else if e.is_connect() { "cannot connect" } else { "transport error" }
         ),
     }
-    result.map_err(|e| transport_error(service, operation, &e))
+    result
 }
 
 /// The CA bundle to add: the config's, else `SSL_CERT_FILE` when set.
@@ -156,5 +232,44 @@ impl std::fmt::Debug for Secret {
 impl std::fmt::Display for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use reqwest::Method;
+
+    #[test]
+    fn unprocessed_requests_are_retried_for_every_method_ambiguous_ones_only_when_idempotent() {
+        for m in [Method::GET, Method::PUT, Method::DELETE, Method::POST] {
+            assert!(retryable(&m, Ok(429)), "{m} 429");
+            assert!(retryable(&m, Ok(503)), "{m} 503");
+            assert!(!retryable(&m, Ok(400)), "{m} 400");
+            assert!(!retryable(&m, Ok(404)), "{m} 404");
+            assert!(!retryable(&m, Ok(409)), "{m} 409");
+            assert!(!retryable(&m, Ok(200)), "{m} 200");
+        }
+        assert!(retryable(&Method::GET, Ok(500)));
+        assert!(retryable(&Method::PUT, Ok(502)));
+        assert!(retryable(&Method::DELETE, Ok(504)));
+        assert!(
+            !retryable(&Method::POST, Ok(500)),
+            "a POST may have been processed"
+        );
+        assert!(!retryable(&Method::POST, Ok(504)));
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        for _ in 0..50 {
+            let first = backoff(2, None);
+            assert!(first >= std::time::Duration::from_millis(200));
+            assert!(first < std::time::Duration::from_millis(400));
+            let second = backoff(3, None);
+            assert!(second >= std::time::Duration::from_millis(400));
+        }
+        assert_eq!(backoff(2, Some(3)), std::time::Duration::from_secs(3));
+        assert_eq!(backoff(2, Some(600)), std::time::Duration::from_secs(20));
     }
 }

@@ -24,6 +24,7 @@ mod lock;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
+mod reliability;
 mod reports;
 mod rollback_moto;
 mod signals;

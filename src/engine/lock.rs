@@ -67,6 +67,14 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".into())
 }
 
+/// How long to wait for a held lock (`--lock-timeout`), how often to try again, and what
+/// stops the wait early (Ctrl-C).
+pub struct Patience {
+    pub wait: Duration,
+    pub poll: Duration,
+    pub cancel: CancellationToken,
+}
+
 /// A held lock. Release it with [`StackLock::release`].
 pub struct StackLock {
     store: Arc<dyn StateStore>,
@@ -119,11 +127,11 @@ impl StackLock {
         stack: &str,
         command: &str,
         force_unlock: bool,
-        wait: Duration,
-        poll: Duration,
-        cancel: &CancellationToken,
+        patience: &Patience,
         on_wait: impl Fn(&str),
     ) -> Result<StackLock, Error> {
+        let Patience { wait, poll, cancel } = patience;
+        let (wait, poll) = (*wait, *poll);
         let started = Instant::now();
         let mut force = force_unlock;
         loop {
@@ -207,9 +215,11 @@ mod tests {
             "demo",
             "amp",
             false,
-            Duration::from_secs(60),
-            Duration::from_millis(20),
-            &CancellationToken::new(),
+            &Patience {
+                wait: Duration::from_secs(60),
+                poll: Duration::from_millis(20),
+                cancel: CancellationToken::new(),
+            },
             |line| heard.lock().unwrap().push(line.to_string()),
         )
         .await
@@ -233,9 +243,11 @@ mod tests {
                 "demo",
                 "amp",
                 false,
-                wait,
-                Duration::from_millis(20),
-                &CancellationToken::new(),
+                &Patience {
+                    wait,
+                    poll: Duration::from_millis(20),
+                    cancel: CancellationToken::new(),
+                },
                 |_| {},
             )
             .await
@@ -250,9 +262,11 @@ mod tests {
             "demo",
             "amp",
             false,
-            Duration::from_secs(60),
-            Duration::from_millis(20),
-            &cancel,
+            &Patience {
+                wait: Duration::from_secs(60),
+                poll: Duration::from_millis(20),
+                cancel,
+            },
             |_| {},
         )
         .await

@@ -11,6 +11,7 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod eks_auth;
+pub mod fault_proxy;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
