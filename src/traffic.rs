@@ -203,6 +203,8 @@ pub async fn run(
                     break;
                 }
                 let sent = Instant::now();
+                // The client directly, not `crate::http::send`: a load test counts every answer
+                // as it comes, so nothing is retried.
                 let request = async {
                     match client.get(&url).send().await {
                         Ok(resp) => {
