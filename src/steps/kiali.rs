@@ -551,7 +551,7 @@ impl Step for KialiStep {
     fn undo_hint(&self, resource: &Resource) -> String {
         match (resource.kind.as_str(), resource.get("selector")) {
             (LEDGER_KIND, Some(selector)) => format!(
-                "kubectl delete deployments,services,serviceaccounts,configmaps,secrets,roles,rolebindings,clusterroles,clusterrolebindings --all-namespaces -l {selector}"
+                "kubectl delete $(kubectl api-resources --verbs=list,delete -o name | paste -sd, -) --all-namespaces -l {selector}"
             ),
             _ => "meshctl cleanup --only kiali".into(),
         }
@@ -564,6 +564,19 @@ mod tests {
 
     fn config(extra: &str) -> Config {
         serde_yaml_ng::from_str(&format!("name: demo\nregion: eu-west-1\n{extra}")).unwrap()
+    }
+
+    #[test]
+    fn undo_hint_deletes_by_the_recorded_selector() {
+        let r = Resource::new(StepId::Kiali, LEDGER_KIND, PROXY_COMPONENT).with(
+            "selector",
+            "meshctl.io/stack=demo,meshctl.io/component=kiali-proxy",
+        );
+        let hint = KialiStep.undo_hint(&r);
+        assert!(hint.starts_with("kubectl delete "), "{hint}");
+        assert!(hint.ends_with("-l meshctl.io/stack=demo,meshctl.io/component=kiali-proxy"));
+        let other = Resource::new(StepId::Kiali, "something", "x");
+        assert_eq!(KialiStep.undo_hint(&other), "meshctl cleanup --only kiali");
     }
 
     #[test]

@@ -19,8 +19,9 @@ use crate::kube::{ApplyOptions, Changes, Condition, Kube, ObjectRef, Propagation
 pub const NAMESPACE: &str = "bookinfo";
 /// The component label value of every Bookinfo object.
 pub const COMPONENT: &str = "sample-bookinfo";
-/// The ledger kind of a manifest set applied to the cluster (deleted by its labels).
-pub const LEDGER_KIND: &str = "kube-component";
+/// The ledger kind of a manifest set applied to the cluster (deleted by its labels); the same
+/// kind the `istio` step records its charts under, so its `undo` removes Bookinfo too.
+pub const LEDGER_KIND: &str = "k8s-component";
 /// Where the `gateway` chart's ingress gateway Service lives (release `istio-ingressgateway`).
 pub const GATEWAY_NAMESPACE: &str = "istio-ingress";
 pub const GATEWAY_SERVICE: &str = "istio-ingressgateway";
