@@ -114,6 +114,28 @@ fn every_shipped_template_renders_for_the_example_configs() {
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         let rules = meshctl::steps::amp::render_rules(&config).unwrap();
         assert!(rules.contains("IstioHigh5xxRatio"), "{}", path.display());
+        let inputs = meshctl::steps::kiali::Inputs::default();
+        let proxy = meshctl::steps::kiali::render_proxy(&config, &inputs).unwrap();
+        assert!(proxy.contains("aws-sigv4-proxy"), "{}", path.display());
+        let values = meshctl::steps::kiali::values(&config, &inputs).unwrap();
+        assert_eq!(
+            values["external_services"]["prometheus"]["thanos_proxy"]["enabled"],
+            true
+        );
+        for ambient in [false, true] {
+            assert_eq!(meshctl::steps::sample::objects(ambient).unwrap().len(), 21);
+        }
     }
-    assert_eq!(meshctl::templates::TEMPLATES.len(), 1);
+    let covered = [
+        "amp/istio-rules.yaml.j2",
+        "kiali/sigv4-proxy.yaml.j2",
+        "kiali/values.yaml.j2",
+        "sample/bookinfo.yaml.j2",
+    ];
+    for (name, _) in meshctl::templates::TEMPLATES {
+        assert!(
+            covered.contains(name),
+            "{name} is not rendered by this test"
+        );
+    }
 }
