@@ -487,6 +487,22 @@ spec:
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn before_the_istio_crds_exist_the_plan_lists_creates() {
+        let fake = KubeFake::start(Options::default()).await;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = crate::kiali_fakes::kubeconfig(&fake, dir.path());
+        let kube = Kube::from_kubeconfig(STACK, Some(&path), Some("fake"))
+            .await
+            .expect("connect");
+        let plan = sample::plan(&ctx("istio:\n  sample: bookinfo\n"), &kube)
+            .await
+            .expect("a plan without the CRDs");
+        assert_eq!(plan.len(), 21);
+        assert!(plan.iter().all(|a| a.op == Op::Create), "{plan:?}");
+        assert!(fake.mutating_calls().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ambient_mode_labels_the_namespace_for_ztunnel() {
         let h = harness().await;
         let ctx = ctx("istio:\n  sample: bookinfo\n");

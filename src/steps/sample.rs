@@ -143,10 +143,18 @@ pub async fn plan(ctx: &StepCtx, kube: &Kube) -> Result<Vec<Action>, Error> {
     if !wanted(ctx) {
         return destroy_plan(kube).await;
     }
-    let objects = objects(ambient(ctx).await)?;
-    Ok(actions(
-        &kube.plan(COMPONENT, &objects, &options(ctx)).await?,
-    ))
+    let ambient = ambient(ctx).await;
+    let objects = objects(ambient)?;
+    match kube.plan(COMPONENT, &objects, &options(ctx)).await {
+        Ok(changes) => Ok(actions(&changes)),
+        // Before the istio base chart is applied the cluster does not serve Gateway,
+        // VirtualService and DestinationRule yet: everything is created after it.
+        Err(crate::kube::KubeError::UnknownKind { .. }) => Ok(plan_offline(ambient)?
+            .into_iter()
+            .map(|a| a.detail("after the Istio CRDs are installed"))
+            .collect()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The plan when the cluster cannot be asked: every object is created.
