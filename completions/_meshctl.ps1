@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('pagerduty', 'pagerduty', [CompletionResultType]::ParameterValue, 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove everything this stack owns, found by tags and labels')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what exists for this stack')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
@@ -306,6 +307,30 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'meshctl;doctor' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another run''s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'meshctl;verify' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
@@ -539,6 +564,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('pagerduty', 'pagerduty', [CompletionResultType]::ParameterValue, 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove everything this stack owns, found by tags and labels')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what exists for this stack')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
@@ -578,6 +604,9 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             break
         }
         'meshctl;help;status' {
+            break
+        }
+        'meshctl;help;doctor' {
             break
         }
         'meshctl;help;verify' {

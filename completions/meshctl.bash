@@ -28,6 +28,9 @@ _meshctl() {
             meshctl,completions)
                 cmd="meshctl__subcmd__completions"
                 ;;
+            meshctl,doctor)
+                cmd="meshctl__subcmd__doctor"
+                ;;
             meshctl,grafana)
                 cmd="meshctl__subcmd__grafana"
                 ;;
@@ -78,6 +81,9 @@ _meshctl() {
                 ;;
             meshctl__subcmd__help,completions)
                 cmd="meshctl__subcmd__help__subcmd__completions"
+                ;;
+            meshctl__subcmd__help,doctor)
+                cmd="meshctl__subcmd__help__subcmd__doctor"
                 ;;
             meshctl__subcmd__help,grafana)
                 cmd="meshctl__subcmd__help__subcmd__grafana"
@@ -155,7 +161,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +374,48 @@ _meshctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        meshctl__subcmd__doctor)
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         meshctl__subcmd__grafana)
             opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -411,7 +459,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp kiali grafana pagerduty cleanup status verify init token traffic completions cluster istio irsa prometheus help"
+            opts="up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -467,6 +515,20 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -184,6 +184,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Init(_)
         | Command::Completions { .. }
         | Command::Token(_)
+        | Command::Doctor
         | Command::Traffic(_) => None,
     }
 }
@@ -209,6 +210,25 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
                 .map_err(|e| Error::usage(format!("cannot print the token: {e}"), "report this"))?;
             println!("{doc}");
             return Ok(exit::OK);
+        }
+        Command::Doctor => {
+            let config = load_config(g).await;
+            // The config's own default region, for when the config itself does not load.
+            let fallback_region = g
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .unwrap_or_else(|| "us-west-2".to_string());
+            let report = crate::doctor::run(crate::doctor::Inputs {
+                config,
+                fallback_region,
+                profile: g.profile.clone(),
+                call_timeout: g.call_timeout,
+            })
+            .await;
+            ui.emit(&report);
+            return Ok(report.exit_code());
         }
         Command::Completions { shell } => {
             let mut cmd = crate::cli::command();

@@ -126,6 +126,9 @@ pub enum Command {
     Cleanup(CleanupArgs),
     /// Show what exists for this stack.
     Status,
+    /// Check that this machine and account are ready for `meshctl up`: config, region,
+    /// credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing.
+    Doctor,
     /// Prove the data path end to end (AMP query, Grafana data source and dashboards,
     /// PagerDuty contact point) and name the first broken link with its likely fix.
     Verify,
@@ -265,6 +268,8 @@ enum Family {
     Completions,
     /// `token`: signs locally; needs a region and credentials, nothing else.
     Token,
+    /// `doctor`: read-only checks; works even when the config does not load.
+    Doctor,
 }
 
 impl Command {
@@ -290,6 +295,7 @@ impl Command {
             Command::Cleanup(_) => "cleanup",
             Command::Status => "status",
             Command::Verify => "verify",
+            Command::Doctor => "doctor",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
             Command::Completions { .. } => "completions",
@@ -310,6 +316,7 @@ impl Command {
                 action: Some(KialiAction::Open { .. }),
             })
             | Command::Traffic(_) => Family::Probe,
+            Command::Doctor => Family::Doctor,
             _ => Family::Apply,
         }
     }
@@ -319,12 +326,15 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Probe, Init]),
-        ("region", &[Apply, Cleanup, Status, Probe, Init, Token]),
-        ("profile", &[Apply, Cleanup, Status, Probe, Token]),
-        ("call-timeout", &[Apply, Cleanup, Status, Probe]),
+        ("config", &[Apply, Cleanup, Status, Probe, Init, Doctor]),
+        (
+            "region",
+            &[Apply, Cleanup, Status, Probe, Init, Token, Doctor],
+        ),
+        ("profile", &[Apply, Cleanup, Status, Probe, Token, Doctor]),
+        ("call-timeout", &[Apply, Cleanup, Status, Probe, Doctor]),
         ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Probe, Init]),
+        ("output", &[Apply, Cleanup, Status, Probe, Init, Doctor]),
         ("yes", &[Apply, Cleanup]),
         ("dry-run", &[Apply, Cleanup, Init]),
         ("timeout", &[Apply, Cleanup]),
@@ -345,6 +355,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",
+        Family::Doctor => "doctor",
     }
 }
 

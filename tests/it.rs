@@ -13,6 +13,7 @@ mod config_corpus;
 mod config_env;
 mod config_init_comments;
 mod docs_commands;
+mod doctor_moto;
 mod engine;
 mod flags;
 mod grafana_fakes;

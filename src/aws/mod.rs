@@ -147,6 +147,13 @@ impl Aws {
         aws_sdk_appmesh::Client::from_conf(conf)
     }
 
+    pub fn servicequotas(&self) -> aws_sdk_servicequotas::Client {
+        let conf = aws_sdk_servicequotas::config::Builder::from(&self.sdk)
+            .interceptor(call_log(&self.sdk))
+            .build();
+        aws_sdk_servicequotas::Client::from_conf(conf)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
             .interceptor(call_log(&self.sdk))

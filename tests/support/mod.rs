@@ -47,6 +47,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "cleanup",
     "status",
     "verify",
+    "doctor",
     "init",
     "token",
     "traffic",
