@@ -185,6 +185,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         | Command::Completions { .. }
         | Command::Token(_)
         | Command::Doctor
+        | Command::Kubeconfig(_)
         | Command::Traffic(_) => None,
     }
 }
@@ -229,6 +230,12 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             .await;
             ui.emit(&report);
             return Ok(report.exit_code());
+        }
+        Command::Kubeconfig(args) => {
+            let config = load_config(g).await?;
+            let report = crate::kubeconfig::run(&config, g, ui, args).await?;
+            ui.emit(&report);
+            return Ok(exit::OK);
         }
         Command::Completions { shell } => {
             let mut cmd = crate::cli::command();

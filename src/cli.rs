@@ -139,6 +139,9 @@ pub enum Command {
     Token(TokenArgs),
     /// Send HTTP load to the sample's product page (or --url) and summarise latency and errors.
     Traffic(TrafficArgs),
+    /// Write or merge a kubeconfig context for the stack's EKS cluster whose user runs
+    /// `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed).
+    Kubeconfig(KubeconfigArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -151,6 +154,20 @@ pub struct TokenArgs {
     /// Name of the EKS cluster the token is for (the API server checks it).
     #[arg(long)]
     pub cluster: String,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct KubeconfigArgs {
+    /// EKS cluster name (default: the stack's cluster, `cluster.name` or the stack name).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Kubeconfig file to write or merge into (default: the first entry of $KUBECONFIG, else
+    /// ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Name of the context to write (default: the cluster's ARN, as the cluster entry).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -270,6 +287,8 @@ enum Family {
     Token,
     /// `doctor`: read-only checks; works even when the config does not load.
     Doctor,
+    /// `kubeconfig`: reads the stack state (or DescribeCluster) and writes a local file.
+    Kubeconfig,
 }
 
 impl Command {
@@ -298,6 +317,7 @@ impl Command {
             Command::Doctor => "doctor",
             Command::Init(_) => "init",
             Command::Token(_) => "token",
+            Command::Kubeconfig(_) => "kubeconfig",
             Command::Completions { .. } => "completions",
         }
     }
@@ -317,6 +337,7 @@ impl Command {
             })
             | Command::Traffic(_) => Family::Probe,
             Command::Doctor => Family::Doctor,
+            Command::Kubeconfig(_) => Family::Kubeconfig,
             _ => Family::Apply,
         }
     }
@@ -326,17 +347,31 @@ impl Command {
 const SCOPES: &[(&str, &[Family])] = {
     use Family::*;
     &[
-        ("config", &[Apply, Cleanup, Status, Probe, Init, Doctor]),
+        (
+            "config",
+            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+        ),
         (
             "region",
-            &[Apply, Cleanup, Status, Probe, Init, Token, Doctor],
+            &[
+                Apply, Cleanup, Status, Probe, Init, Token, Doctor, Kubeconfig,
+            ],
         ),
-        ("profile", &[Apply, Cleanup, Status, Probe, Token, Doctor]),
-        ("call-timeout", &[Apply, Cleanup, Status, Probe, Doctor]),
+        (
+            "profile",
+            &[Apply, Cleanup, Status, Probe, Token, Doctor, Kubeconfig],
+        ),
+        (
+            "call-timeout",
+            &[Apply, Cleanup, Status, Probe, Doctor, Kubeconfig],
+        ),
         ("allow-region-change", &[Apply, Cleanup, Status]),
-        ("output", &[Apply, Cleanup, Status, Probe, Init, Doctor]),
+        (
+            "output",
+            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+        ),
         ("yes", &[Apply, Cleanup]),
-        ("dry-run", &[Apply, Cleanup, Init]),
+        ("dry-run", &[Apply, Cleanup, Init, Kubeconfig]),
         ("timeout", &[Apply, Cleanup]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
@@ -356,6 +391,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Completions => "completions",
         Family::Token => "token",
         Family::Doctor => "doctor",
+        Family::Kubeconfig => "kubeconfig",
     }
 }
 

@@ -164,10 +164,29 @@ pub struct AlertThresholds {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct IrsaConfig {
+    /// `irsa` (OIDC web identity, service-account annotations) or `pod-identity` (EKS Pod
+    /// Identity associations and the `eks-pod-identity-agent` add-on).
+    pub mode: String,
     /// Service account Prometheus runs as (remote write).
     pub prometheus_service_account: String,
     /// Service account the SigV4 proxy for Kiali runs as (queries).
     pub query_service_account: String,
+    /// IAM role for remote write; defaults to `<stack>-amp-ingest`.
+    pub prometheus_role_name: Option<String>,
+    /// IAM role for queries; defaults to `<stack>-amp-query`.
+    pub query_role_name: Option<String>,
+    /// Existing roles to adopt by ARN: meshctl adds its trust statement and inline policy to
+    /// them and removes only those on cleanup, never the role.
+    pub roles: IrsaRoles,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IrsaRoles {
+    /// ARN of an existing role for Prometheus remote write.
+    pub prometheus: Option<String>,
+    /// ARN of an existing role for the query proxy.
+    pub query: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -332,8 +351,12 @@ impl Default for AlertThresholds {
 impl Default for IrsaConfig {
     fn default() -> Self {
         IrsaConfig {
+            mode: "irsa".into(),
             prometheus_service_account: "amp-iamproxy-ingest-service-account".into(),
             query_service_account: "amp-iamproxy-query-service-account".into(),
+            prometheus_role_name: None,
+            query_role_name: None,
+            roles: IrsaRoles::default(),
         }
     }
 }

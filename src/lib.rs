@@ -15,6 +15,7 @@ pub mod helm;
 pub mod http;
 pub mod init;
 pub mod kube;
+pub mod kubeconfig;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;

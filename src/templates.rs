@@ -24,6 +24,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "sample/bookinfo.yaml.j2",
         include_str!("../templates/sample/bookinfo.yaml.j2"),
     ),
+    (
+        "iam/irsa-trust-statement.json.j2",
+        include_str!("../templates/iam/irsa-trust-statement.json.j2"),
+    ),
+    (
+        "iam/pod-identity-trust-statement.json.j2",
+        include_str!("../templates/iam/pod-identity-trust-statement.json.j2"),
+    ),
+    (
+        "iam/amp-permissions.json.j2",
+        include_str!("../templates/iam/amp-permissions.json.j2"),
+    ),
 ];
 
 fn environment() -> Environment<'static> {

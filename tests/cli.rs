@@ -235,16 +235,16 @@ fn step_that_cannot_apply_yet_stops_with_exit_2() {
     );
 }
 
-/// `irsa` is not available yet, and app.rs checks availability before prerequisites, so
-/// applying it stops at the availability check; the prerequisite error is checked through
-/// the library below, and a dry run plans with a note instead of failing.
+/// `irsa` can be applied: offline, applying it stops at the first AWS call for want of
+/// credentials (exit 2, nothing changed); its missing prerequisites are checked through the
+/// library below, and a dry run plans with a note instead of failing.
 #[test]
-fn irsa_apply_stops_at_availability_before_prerequisites() {
+fn irsa_apply_offline_stops_for_want_of_credentials() {
     let config = demo_config();
     let out = offline(&["irsa", "--yes", "--config", &config]);
     assert_eq!(out.code, 2, "stderr:\n{}", out.stderr);
     assert!(
-        out.stderr.contains("meshctl::not_available"),
+        out.stderr.contains("meshctl::aws::credentials"),
         "{}",
         out.stderr
     );

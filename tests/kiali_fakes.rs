@@ -148,6 +148,16 @@ async fn setup(test: &str, extra_yaml: &str) -> Env {
         .patch(NS, &PatchParams::apply("test"), &Patch::Apply(&ns))
         .await
         .expect("create the namespace");
+    // The irsa step creates the query service account with its role annotation.
+    let sa: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "amp-iamproxy-query-service-account", "namespace": NS,
+                     "annotations": {"eks.amazonaws.com/role-arn": QUERY_ROLE}}
+    }))
+    .expect("a service account");
+    kube.apply("irsa", &[sa], &Default::default())
+        .await
+        .expect("create the query service account");
     let controller = play_controller(kube.clone(), NS);
     Env {
         fake,
@@ -193,10 +203,6 @@ async fn kiali_applies_proxy_and_chart_then_changes_nothing_and_cleans_up() {
     for (kind, name) in [
         ("deployment", "istio-system/aws-sigv4-proxy"),
         ("service", "istio-system/aws-sigv4-proxy"),
-        (
-            "serviceaccount",
-            "istio-system/amp-iamproxy-query-service-account",
-        ),
         ("deployment", "istio-system/kiali"),
         ("configmap", "istio-system/kiali"),
         ("clusterrole", "kiali"),
@@ -245,6 +251,11 @@ async fn kiali_applies_proxy_and_chart_then_changes_nothing_and_cleans_up() {
     assert_eq!(
         sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
         QUERY_ROLE
+    );
+    assert_eq!(
+        labels(&sa)["meshctl.io/component"],
+        "irsa",
+        "the irsa step's service account is left to it"
     );
     assert_eq!(labels(&proxy)["meshctl.io/component"], "kiali-proxy");
     assert_eq!(labels(&proxy)["meshctl.io/stack"], stack.as_str());
@@ -320,7 +331,12 @@ async fn kiali_applies_proxy_and_chart_then_changes_nothing_and_cleans_up() {
         .list_by_label(&format!("meshctl.io/stack={stack}"))
         .await
         .expect("list");
-    assert!(left.is_empty(), "left behind: {left:?}");
+    let left: Vec<String> = left.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        left,
+        ["ServiceAccount istio-system/amp-iamproxy-query-service-account"],
+        "only the irsa step's service account may remain"
+    );
     assert!(
         env.fake.object("", "namespaces", "", NS).is_some(),
         "the namespace is not the step's"
@@ -498,7 +514,9 @@ async fn an_unready_proxy_times_out_naming_it_and_rolls_back() {
     );
     let left = env
         .kube
-        .list_by_label(&format!("meshctl.io/stack={stack}"))
+        .list_by_label(&format!(
+            "meshctl.io/stack={stack},meshctl.io/component in (kiali,kiali-proxy)"
+        ))
         .await
         .expect("list");
     assert!(left.is_empty(), "rollback left: {left:?}");

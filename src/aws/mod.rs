@@ -5,6 +5,7 @@ mod credentials;
 pub mod eks_token;
 pub mod errors;
 pub mod log;
+pub mod retry;
 pub mod sigv4;
 
 use std::collections::HashMap;

@@ -85,6 +85,7 @@ pub(crate) fn shape_at(path: &[Seg]) -> Shape {
         "amp" => Shape::Struct(fields_of::<AmpConfig>()),
         "amp.alerts" => Shape::Struct(fields_of::<AlertThresholds>()),
         "irsa" => Shape::Struct(fields_of::<IrsaConfig>()),
+        "irsa.roles" => Shape::Struct(fields_of::<super::IrsaRoles>()),
         "prometheus" => Shape::Struct(fields_of::<PrometheusConfig>()),
         "kiali" => Shape::Struct(fields_of::<KialiConfig>()),
         "grafana" => Shape::Struct(fields_of::<GrafanaConfig>()),

@@ -187,6 +187,23 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         keys(&["irsa", "query_service_account"]),
         service_account(&c.irsa.query_service_account),
     );
+    add(keys(&["irsa", "mode"]), one_of(&c.irsa.mode, IRSA_MODES));
+    for (key, name) in [
+        ("prometheus_role_name", &c.irsa.prometheus_role_name),
+        ("query_role_name", &c.irsa.query_role_name),
+    ] {
+        if let Some(name) = name {
+            add(keys(&["irsa", key]), iam_role_name(name));
+        }
+    }
+    for (key, arn) in [
+        ("prometheus", &c.irsa.roles.prometheus),
+        ("query", &c.irsa.roles.query),
+    ] {
+        if let Some(arn) = arn {
+            add(keys(&["irsa", "roles", key]), iam_role_arn(arn));
+        }
+    }
 
     // prometheus and kiali
     add(
@@ -315,6 +332,8 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
 }
 
 pub(crate) const GRAFANA_AUTH: &[&str] = &["AWS_SSO", "SAML"];
+/// `irsa.mode` values.
+pub(crate) const IRSA_MODES: &[&str] = &["irsa", "pod-identity"];
 pub(crate) const SEVERITIES: &[&str] = &["critical", "error", "warning", "info"];
 
 fn is_lower_alnum(c: char) -> bool {
@@ -708,6 +727,45 @@ pub(crate) fn service_account(name: &str) -> Result<(), String> {
             "`{name}` is not a Kubernetes service account name: use lowercase letters, digits, `-` and `.` (at most 253), starting and ending with a letter or digit"
         ))
     }
+}
+
+/// An IAM role name: 1-64 of letters, digits and `+=,.@_-`.
+pub(crate) fn iam_role_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not an IAM role name: use 1 to 64 letters, digits and `+=,.@_-`"
+        ))
+    }
+}
+
+/// An IAM role ARN: `arn:<partition>:iam::<12 digits>:role/<path/>name`.
+pub(crate) fn iam_role_arn(arn: &str) -> Result<(), String> {
+    let bad = || {
+        Err(format!(
+            "`{arn}` is not an IAM role ARN (like `arn:aws:iam::123456789012:role/my-role`): copy it from the IAM console or `aws iam get-role`"
+        ))
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts[..] else {
+        return bad();
+    };
+    let name = resource
+        .strip_prefix("role/")
+        .map(|r| r.rsplit('/').next().unwrap_or(r));
+    let ok = prefix == "arn"
+        && partition.starts_with("aws")
+        && service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && name.is_some_and(|n| iam_role_name(n).is_ok());
+    if ok { Ok(()) } else { bad() }
 }
 
 /// Istio `1.N.P` with a supported minor.

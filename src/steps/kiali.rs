@@ -57,7 +57,7 @@ pub struct KialiStep;
 pub struct Inputs {
     /// `amp.workspace_id`; `None` before `amp` was applied (plans then show a placeholder).
     pub workspace_id: Option<String>,
-    /// `irsa.query_role_arn`, annotated on the query service account.
+    /// `irsa.query_role_arn` (the `irsa` step annotates the query service account with it).
     pub query_role_arn: Option<String>,
     /// `grafana.workspace_url`, for Kiali's Grafana links.
     pub grafana_url: Option<String>,
@@ -107,14 +107,13 @@ pub fn metrics_window(scrape_interval: &str) -> String {
 }
 
 /// The SigV4 proxy manifests.
-pub fn render_proxy(config: &Config, inputs: &Inputs) -> Result<String, Error> {
+pub fn render_proxy(config: &Config) -> Result<String, Error> {
     crate::templates::render(
         PROXY_TEMPLATE,
         json!({
             "name": PROXY_NAME,
             "namespace": config.kiali.namespace,
             "service_account": config.irsa.query_service_account,
-            "role_arn": inputs.query_role_arn.clone().unwrap_or_default(),
             "image": config.kiali.proxy_image,
             "region": config.region,
             "port": PROXY_PORT,
@@ -152,11 +151,8 @@ pub fn values(config: &Config, inputs: &Inputs) -> Result<Value, Error> {
     })
 }
 
-fn proxy_objects(config: &Config, inputs: &Inputs) -> Result<Vec<DynamicObject>, Error> {
-    Ok(manifest::parse(
-        PROXY_TEMPLATE,
-        &render_proxy(config, inputs)?,
-    )?)
+fn proxy_objects(config: &Config) -> Result<Vec<DynamicObject>, Error> {
+    Ok(manifest::parse(PROXY_TEMPLATE, &render_proxy(config)?)?)
 }
 
 fn deployment(ns: &str, name: &str) -> ObjectRef {
@@ -250,6 +246,23 @@ async fn grafana_token(kube: &Kube, ns: &str) -> Result<bool, Error> {
         .is_some_and(|s| s.data["data"]["token"].is_string()))
 }
 
+/// The query service account the proxy runs as: the `irsa` step creates and annotates it.
+async fn require_service_account(kube: &Kube, config: &Config) -> Result<(), Error> {
+    let sa = ObjectRef {
+        api_version: "v1".into(),
+        kind: "ServiceAccount".into(),
+        namespace: Some(config.kiali.namespace.clone()),
+        name: config.irsa.query_service_account.clone(),
+    };
+    if kube.get(&sa).await?.is_none() {
+        return Err(Error::usage(
+            format!("{sa} does not exist: the SigV4 proxy runs as it, with the query role"),
+            "run `meshctl irsa` (it creates and annotates the query service account), then `meshctl kiali`",
+        ));
+    }
+    Ok(())
+}
+
 /// Why the step cannot apply yet, when a prerequisite output is missing.
 fn require_workspace(inputs: &Inputs) -> Result<String, Error> {
     inputs.workspace_id.clone().ok_or_else(|| {
@@ -262,7 +275,7 @@ fn require_workspace(inputs: &Inputs) -> Result<String, Error> {
 
 fn offline_plan(config: &Config, inputs: &Inputs) -> Result<Vec<Action>, Error> {
     let mut out = vec![];
-    for o in proxy_objects(config, inputs)? {
+    for o in proxy_objects(config)? {
         let r = ObjectRef::of(&o);
         out.push(Action::new(
             Op::Create,
@@ -364,11 +377,7 @@ impl Step for KialiStep {
         let kube = connect(ctx).await?;
         inputs.grafana_token = grafana_token(&kube, &config.kiali.namespace).await?;
         let proxy = kube
-            .plan(
-                PROXY_COMPONENT,
-                &proxy_objects(config, &inputs)?,
-                &options(ctx),
-            )
+            .plan(PROXY_COMPONENT, &proxy_objects(config)?, &options(ctx))
             .await?;
         plan.actions.extend(actions(&proxy));
         let chart = render_chart(ctx, Some(&kube), &inputs).await?;
@@ -397,9 +406,10 @@ impl Step for KialiStep {
         let mut inputs = Inputs::read(ctx).await;
         let workspace_id = require_workspace(&inputs)?;
         inputs.grafana_token = grafana_token(&kube, &config.kiali.namespace).await?;
+        require_service_account(&kube, config).await?;
         // Render the chart before any change: a missing helm or chart stops here.
         let chart = render_chart(ctx, Some(&kube), &inputs).await?;
-        let proxy = proxy_objects(config, &inputs)?;
+        let proxy = proxy_objects(config)?;
 
         for (component, objects, what) in [
             (PROXY_COMPONENT, &proxy, "the SigV4 proxy"),
@@ -648,11 +658,7 @@ mod tests {
     #[test]
     fn proxy_signs_for_aps_in_the_region_as_the_query_account() {
         let c = config("");
-        let inputs = Inputs {
-            query_role_arn: Some("arn:aws:iam::123456789012:role/demo-amp-query".into()),
-            ..Default::default()
-        };
-        let objs = proxy_objects(&c, &inputs).unwrap();
+        let objs = proxy_objects(&c).unwrap();
         let dep = objs
             .iter()
             .find(|o| ObjectRef::of(o).kind == "Deployment")
@@ -682,13 +688,10 @@ mod tests {
             ]
         );
         assert!(spec["containers"][0]["readinessProbe"].is_object());
-        let sa = objs
-            .iter()
-            .find(|o| ObjectRef::of(o).kind == "ServiceAccount")
-            .unwrap();
-        assert_eq!(
-            sa.metadata.annotations.as_ref().unwrap()["eks.amazonaws.com/role-arn"],
-            "arn:aws:iam::123456789012:role/demo-amp-query"
+        // The irsa step owns the service account: the proxy only runs as it.
+        assert!(
+            objs.iter()
+                .all(|o| ObjectRef::of(o).kind != "ServiceAccount")
         );
     }
 }

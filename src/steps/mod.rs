@@ -2,6 +2,7 @@
 
 pub mod amp;
 pub mod grafana;
+pub mod irsa;
 pub mod kiali;
 pub mod kiali_open;
 pub mod pagerduty;
@@ -17,6 +18,7 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
+        StepId::Irsa => Arc::new(irsa::IrsaStep),
         StepId::Kiali => Arc::new(kiali::KialiStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         other => Arc::new(planned::PlannedStep(other)),

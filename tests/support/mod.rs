@@ -11,6 +11,7 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod eks_auth;
+pub mod eks_pod_identity_fake;
 pub mod fault_proxy;
 pub mod grafana_fake;
 pub mod http_fake;
@@ -51,6 +52,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "init",
     "token",
     "traffic",
+    "kubeconfig",
     "completions",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
