@@ -49,6 +49,9 @@ _meshctl() {
             meshctl,kiali)
                 cmd="meshctl__subcmd__kiali"
                 ;;
+            meshctl,kubeconfig)
+                cmd="meshctl__subcmd__kubeconfig"
+                ;;
             meshctl,pagerduty)
                 cmd="meshctl__subcmd__pagerduty"
                 ;;
@@ -102,6 +105,9 @@ _meshctl() {
                 ;;
             meshctl__subcmd__help,kiali)
                 cmd="meshctl__subcmd__help__subcmd__kiali"
+                ;;
+            meshctl__subcmd__help,kubeconfig)
+                cmd="meshctl__subcmd__help__subcmd__kubeconfig"
                 ;;
             meshctl__subcmd__help,pagerduty)
                 cmd="meshctl__subcmd__help__subcmd__pagerduty"
@@ -161,7 +167,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -459,7 +465,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help"
+            opts="up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,6 +635,20 @@ _meshctl() {
         meshctl__subcmd__help__subcmd__kiali__subcmd__open)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__kubeconfig)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -978,6 +998,60 @@ _meshctl() {
             fi
             case "${prev}" in
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__kubeconfig)
+            opts="-y -v -h -V --cluster --kubeconfig --context --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -44,6 +44,7 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -s h -l help -d 'Print hel
 complete -c meshctl -n "__fish_meshctl_needs_command" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
@@ -54,10 +55,10 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "verify" -d 'Prove t
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "init" -d 'Write a commented meshctl.yaml'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kubeconfig" -d 'Write or merge a kubeconfig context for the stack\'s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l only -d 'Run only these steps (comma separated), e.g. `--only amp,grafana`' -r -f -a "cluster\t''
@@ -104,6 +105,24 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l force-unlock -d 
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -346,6 +365,27 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l force-unlock
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand traffic" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l cluster -d 'EKS cluster name (default: the stack\'s cluster, `cluster.name` or the stack name)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l kubeconfig -d 'Kubeconfig file to write or merge into (default: the first entry of $KUBECONFIG, else ~/.kube/config)' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l context -d 'Name of the context to write (default: the cluster\'s ARN, as the cluster entry)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -400,24 +440,6 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -436,23 +458,24 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unl
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "status" -d 'Show what exists for this stack'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "doctor" -d 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp kiali grafana pagerduty cleanup status doctor verify init token traffic completions cluster istio irsa prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "doctor" -d 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "kubeconfig" -d 'Write or merge a kubeconfig context for the stack\'s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from kiali" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from pagerduty" -f -a "test" -d 'Send a test event through the Events API v2, report its dedup key, then resolve it'

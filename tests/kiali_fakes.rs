@@ -521,3 +521,37 @@ async fn an_unready_proxy_times_out_naming_it_and_rolls_back() {
         .expect("list");
     assert!(left.is_empty(), "rollback left: {left:?}");
 }
+
+/// Without the query service account (the irsa step's), the step stops before any change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_query_service_account_stops_before_any_change() {
+    let env = setup("kiali-no-sa", "").await;
+    env.kube
+        .delete_by_label(
+            &format!(
+                "meshctl.io/stack={},meshctl.io/component=irsa",
+                env.stack.name
+            ),
+            meshctl::kube::Propagation::Background,
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("remove the service account");
+    env.fake.clear_log();
+    let run = meshctl(&env, &["kiali", "--yes"]).await;
+    // The step fails (exit 1) with nothing to roll back.
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("amp-iamproxy-query-service-account does not exist"),
+        "{}",
+        run.stderr
+    );
+    // The help (in the JSON result) says what to run.
+    assert!(run.stdout.contains("run `meshctl irsa`"), "{}", run.stdout);
+    assert!(
+        env.fake.mutating_calls().is_empty(),
+        "{:?}",
+        env.fake.mutating_calls()
+    );
+}
