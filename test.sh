@@ -145,7 +145,9 @@ PY
 started=""
 for _attempt in 1 2 3; do
   port=$(free_port)
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+  # AWS managed policies (AmazonEKSClusterPolicy, ...) exist only when moto loads them.
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
   moto_pid=$!
   if wait_for_moto "$port"; then
     started=yes

@@ -52,6 +52,9 @@ _meshctl() {
             meshctl,kubeconfig)
                 cmd="meshctl__subcmd__kubeconfig"
                 ;;
+            meshctl,migrate)
+                cmd="meshctl__subcmd__migrate"
+                ;;
             meshctl,pagerduty)
                 cmd="meshctl__subcmd__pagerduty"
                 ;;
@@ -109,6 +112,9 @@ _meshctl() {
             meshctl__subcmd__help,kubeconfig)
                 cmd="meshctl__subcmd__help__subcmd__kubeconfig"
                 ;;
+            meshctl__subcmd__help,migrate)
+                cmd="meshctl__subcmd__help__subcmd__migrate"
+                ;;
             meshctl__subcmd__help,pagerduty)
                 cmd="meshctl__subcmd__help__subcmd__pagerduty"
                 ;;
@@ -133,6 +139,27 @@ _meshctl() {
             meshctl__subcmd__help__subcmd__kiali,open)
                 cmd="meshctl__subcmd__help__subcmd__kiali__subcmd__open"
                 ;;
+            meshctl__subcmd__help__subcmd__migrate,appmesh)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,apply)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__apply"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,inventory)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__inventory"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,remove)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__remove"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,rollback)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__rollback"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,shift)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__shift"
+                ;;
+            meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh,translate)
+                cmd="meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__translate"
+                ;;
             meshctl__subcmd__help__subcmd__pagerduty,test)
                 cmd="meshctl__subcmd__help__subcmd__pagerduty__subcmd__test"
                 ;;
@@ -147,6 +174,78 @@ _meshctl() {
                 ;;
             meshctl__subcmd__kiali__subcmd__help,open)
                 cmd="meshctl__subcmd__kiali__subcmd__help__subcmd__open"
+                ;;
+            meshctl__subcmd__migrate,appmesh)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh"
+                ;;
+            meshctl__subcmd__migrate,help)
+                cmd="meshctl__subcmd__migrate__subcmd__help"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,apply)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__apply"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,help)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,inventory)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__inventory"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,remove)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__remove"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,rollback)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__rollback"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,shift)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__shift"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh,translate)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__translate"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,apply)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__apply"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,help)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__help"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,inventory)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__inventory"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,remove)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__remove"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,rollback)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__rollback"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,shift)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__shift"
+                ;;
+            meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help,translate)
+                cmd="meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__translate"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help,appmesh)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help,help)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__help"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,apply)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__apply"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,inventory)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__inventory"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,remove)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__remove"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,rollback)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__rollback"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,shift)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__shift"
+                ;;
+            meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh,translate)
+                cmd="meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__translate"
                 ;;
             meshctl__subcmd__pagerduty,help)
                 cmd="meshctl__subcmd__pagerduty__subcmd__help"
@@ -167,7 +266,7 @@ _meshctl() {
 
     case "${cmd}" in
         meshctl)
-            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help"
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,7 +357,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -465,7 +564,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__help)
-            opts="up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help"
+            opts="up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +748,118 @@ _meshctl() {
         meshctl__subcmd__help__subcmd__kubeconfig)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate)
+            opts="appmesh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh)
+            opts="inventory translate apply shift rollback remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__inventory)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__shift)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__help__subcmd__migrate__subcmd__appmesh__subcmd__translate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1090,6 +1301,628 @@ _meshctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        meshctl__subcmd__migrate)
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version appmesh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh)
+            opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version inventory translate apply shift rollback remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__apply)
+            opts="-y -v -h -V --mesh --namespace --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help)
+            opts="inventory translate apply shift rollback remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__inventory)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__shift)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__help__subcmd__translate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__inventory)
+            opts="-y -v -h -V --mesh --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__remove)
+            opts="-y -v -h -V --mesh --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__rollback)
+            opts="-y -v -h -V --mesh --namespace --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__shift)
+            opts="-y -v -h -V --mesh --namespace --weight --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --weight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__appmesh__subcmd__translate)
+            opts="-y -v -h -V --mesh --out --namespace --force --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mesh)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help)
+            opts="appmesh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh)
+            opts="inventory translate apply shift rollback remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__inventory)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__shift)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__appmesh__subcmd__translate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        meshctl__subcmd__migrate__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         meshctl__subcmd__pagerduty)
             opts="-y -v -h -V --config --region --profile --output --yes --dry-run --verbose --no-color --timeout --call-timeout --no-wait --no-rollback --force-unlock --lock-timeout --allow-region-change --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1412,7 +2245,7 @@ _meshctl() {
             fi
             case "${prev}" in
                 --only)
-                    COMPREPLY=($(compgen -W "cluster istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "cluster nodes istio amp irsa prometheus kiali grafana pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --config)

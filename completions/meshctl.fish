@@ -43,8 +43,11 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -l allow-region-change -d 
 complete -c meshctl -n "__fish_meshctl_needs_command" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_needs_command" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
@@ -56,12 +59,11 @@ complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "init" -d 'Write a c
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "kubeconfig" -d 'Write or merge a kubeconfig context for the stack\'s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)'
+complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "migrate" -d 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
 complete -c meshctl -n "__fish_meshctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l only -d 'Run only these steps (comma separated), e.g. `--only amp,grafana`' -r -f -a "cluster\t''
+nodes\t'The cluster\'s managed node groups: a step of their own so that work needing only the control plane (`irsa`, `istio`) starts while nodes are still being created'
 istio\t''
 amp\t''
 irsa\t''
@@ -85,8 +87,44 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l no-wait -d 'Creat
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c meshctl -n "__fish_meshctl_using_subcommand up" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand amp" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -123,6 +161,24 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l force-unlock -d
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand irsa" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand kiali; and not __fish_seen_subcommand_from open help" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -223,6 +279,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_se
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test event through the Events API v2, report its dedup key, then resolve it'
 complete -c meshctl -n "__fish_meshctl_using_subcommand pagerduty; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l only -d 'Clean up only these steps (comma separated), e.g. `--only amp`' -r -f -a "cluster\t''
+nodes\t'The cluster\'s managed node groups: a step of their own so that work needing only the control plane (`irsa`, `istio`) starts while nodes are still being created'
 istio\t''
 amp\t''
 irsa\t''
@@ -246,7 +303,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l no-wait -d '
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c meshctl -n "__fish_meshctl_using_subcommand cleanup" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand status" -l region -d 'AWS region (overrides `region` in the config file)' -r
@@ -386,6 +443,53 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l force-unl
 complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand kubeconfig" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -f -a "appmesh" -d 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and not __fish_seen_subcommand_from appmesh help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l config -d 'Stack configuration file' -r -F
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l region -d 'AWS region (overrides `region` in the config file)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l profile -d 'AWS shared-config profile to use for credentials' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
+json\t''"
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l dry-run -d 'Print the plan and make no change'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -s v -l verbose -d 'More detail in logs (-v, -vv)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -s h -l help -d 'Print help'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -s V -l version -d 'Print version'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "inventory" -d 'Phase 1: list the mesh\'s App Mesh resources and its Kubernetes footprint (read-only)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "translate" -d 'Phase 2: write Istio manifests and MIGRATION-REPORT.md for the mesh into a directory'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "apply" -d 'Phases 2-3: apply the Istio resources, then move workloads one at a time to Istio'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "shift" -d 'Phase 4: send N% of each virtual service\'s traffic through the translated routes'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "rollback" -d 'Undo phases 3-4: weight 0 and App Mesh injection back on migrated workloads'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "remove" -d 'Phase 5: delete the mesh\'s App Mesh resources once no pod runs the App Mesh sidecar'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from appmesh" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "appmesh" -d 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove'
+complete -c meshctl -n "__fish_meshctl_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l config -d 'Stack configuration file' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l region -d 'AWS region (overrides `region` in the config file)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l profile -d 'AWS shared-config profile to use for credentials' -r
@@ -404,78 +508,26 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l force-un
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c meshctl -n "__fish_meshctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand cluster" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand istio" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l config -d 'Stack configuration file' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l region -d 'AWS region (overrides `region` in the config file)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l profile -d 'AWS shared-config profile to use for credentials' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l output -d 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document' -r -f -a "text\t''
-json\t''"
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l timeout -d 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l call-timeout -d 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK\'s retries' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l lock-timeout -d 'How long to wait for another run\'s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s y -l yes -d 'Do not ask for confirmation (required for changes when there is no terminal)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l dry-run -d 'Print the plan and make no change'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s v -l verbose -d 'More detail in logs (-v, -vv)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-color -d 'Plain output without colour (NO_COLOR is honoured too)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-wait -d 'Create or delete resources but do not wait for them to become ready or gone'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l no-rollback -d 'Keep what a failed run created instead of rolling it back (for debugging)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l force-unlock -d 'Remove a lock left behind by a run that no longer exists, then continue'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -l allow-region-change -d 'Run even though the stack\'s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s h -l help -d 'Print help'
-complete -c meshctl -n "__fish_meshctl_using_subcommand prometheus" -s V -l version -d 'Print version'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "status" -d 'Show what exists for this stack'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "doctor" -d 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "init" -d 'Write a commented meshctl.yaml'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "kubeconfig" -d 'Write or merge a kubeconfig context for the stack\'s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "completions" -d 'Print a shell completion script'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts) [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4 [plan only: --dry-run]'
-complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up amp irsa kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig completions cluster istio prometheus help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "up" -d 'Create or update the whole stack, running independent steps concurrently'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "cluster" -d 'EKS cluster, VPC, node groups and OIDC provider'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "istio" -d 'Istio control plane and ingress gateway (Helm charts)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "amp" -d 'Amazon Managed Service for Prometheus workspace and Istio rules'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "irsa" -d 'IAM roles for service accounts used by the collectors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "prometheus" -d 'Prometheus remote-writing Istio metrics to AMP with SigV4'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "kiali" -d 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "grafana" -d 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "pagerduty" -d 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "cleanup" -d 'Remove everything this stack owns, found by tags and labels'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "status" -d 'Show what exists for this stack'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "doctor" -d 'Check that this machine and account are ready for `meshctl up`: config, region, credentials, helm, endpoints and the quotas that commonly block EKS. Changes nothing'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "verify" -d 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "init" -d 'Write a commented meshctl.yaml'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "token" -d 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "traffic" -d 'Send HTTP load to the sample\'s product page (or --url) and summarise latency and errors'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "kubeconfig" -d 'Write or merge a kubeconfig context for the stack\'s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "migrate" -d 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and not __fish_seen_subcommand_from up cluster istio amp irsa prometheus kiali grafana pagerduty cleanup status doctor verify init token traffic kubeconfig migrate completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from kiali" -f -a "open" -d 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)'
 complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from pagerduty" -f -a "test" -d 'Send a test event through the Events API v2, report its dedup key, then resolve it'
+complete -c meshctl -n "__fish_meshctl_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "appmesh" -d 'From AWS App Mesh: inventory, translate, apply, shift, rollback, remove'

@@ -22,7 +22,7 @@ use crate::error::{Error, exit};
 use crate::ui::{StepProgress, Ui};
 
 /// `MESHCTL_POLL_INTERVAL`: the longest interval any wait polls at (for emulators and tests).
-fn poll_interval_from_env() -> Result<Option<std::time::Duration>, Error> {
+pub(crate) fn poll_interval_from_env() -> Result<Option<std::time::Duration>, Error> {
     match std::env::var("MESHCTL_POLL_INTERVAL") {
         Ok(v) if !v.trim().is_empty() => {
             humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
@@ -170,7 +170,8 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
     let one = |id: StepId| Some((id.name().to_string(), vec![id]));
     match command {
         Command::Up(a) => Some(("up".into(), graph::select(&a.only))),
-        Command::Cluster => one(StepId::Cluster),
+        // The whole cluster: the control plane and its node groups.
+        Command::Cluster => Some(("cluster".into(), graph::select(&[StepId::Cluster]))),
         Command::Istio => one(StepId::Istio),
         Command::Amp => one(StepId::Amp),
         Command::Irsa => one(StepId::Irsa),
@@ -186,6 +187,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         | Command::Token(_)
         | Command::Doctor
         | Command::Kubeconfig(_)
+        | Command::Migrate(_)
         | Command::Traffic(_) => None,
     }
 }
@@ -253,6 +255,9 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             };
             crate::init::run(&args, &g.config, ui)?;
             return Ok(exit::OK);
+        }
+        Command::Migrate(args) => {
+            return crate::migrate::run(args, g, ui, cancel).await;
         }
         Command::Pagerduty(crate::cli::PagerdutyArgs {
             action: Some(crate::cli::PagerdutyAction::Test),
@@ -787,7 +792,7 @@ async fn interruptible<T>(
 
 /// Load the config. A relative local `state` directory is resolved against the config file's
 /// directory, so every working directory finds the same stack, state and lock.
-async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
+pub(crate) async fn load_config(g: &GlobalArgs) -> Result<Config, Error> {
     // Only variables whose name and value are UTF-8: meshctl reads none of the others, and an
     // unrelated non-UTF-8 variable must not stop it.
     let env: BTreeMap<String, String> = std::env::vars_os()

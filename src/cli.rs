@@ -142,6 +142,8 @@ pub enum Command {
     /// Write or merge a kubeconfig context for the stack's EKS cluster whose user runs
     /// `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed).
     Kubeconfig(KubeconfigArgs),
+    /// Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md).
+    Migrate(crate::migrate::MigrateArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -289,6 +291,10 @@ enum Family {
     Doctor,
     /// `kubeconfig`: reads the stack state (or DescribeCluster) and writes a local file.
     Kubeconfig,
+    /// `migrate appmesh inventory` / `translate`: read-only.
+    MigrateRead,
+    /// `migrate appmesh apply` / `shift` / `rollback` / `remove`: plan, confirm, change.
+    MigrateChange,
 }
 
 impl Command {
@@ -319,6 +325,10 @@ impl Command {
             Command::Token(_) => "token",
             Command::Kubeconfig(_) => "kubeconfig",
             Command::Completions { .. } => "completions",
+            Command::Migrate(a) => {
+                let crate::migrate::MigrateFrom::Appmesh(m) = &a.from;
+                m.action.name()
+            }
         }
     }
 
@@ -338,6 +348,14 @@ impl Command {
             | Command::Traffic(_) => Family::Probe,
             Command::Doctor => Family::Doctor,
             Command::Kubeconfig(_) => Family::Kubeconfig,
+            Command::Migrate(a) => {
+                let crate::migrate::MigrateFrom::Appmesh(m) = &a.from;
+                if m.action.changes() {
+                    Family::MigrateChange
+                } else {
+                    Family::MigrateRead
+                }
+            }
             _ => Family::Apply,
         }
     }
@@ -349,33 +367,84 @@ const SCOPES: &[(&str, &[Family])] = {
     &[
         (
             "config",
-            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
+            ],
         ),
         (
             "region",
             &[
-                Apply, Cleanup, Status, Probe, Init, Token, Doctor, Kubeconfig,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Token,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
             ],
         ),
         (
             "profile",
-            &[Apply, Cleanup, Status, Probe, Token, Doctor, Kubeconfig],
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Token,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
+            ],
         ),
         (
             "call-timeout",
-            &[Apply, Cleanup, Status, Probe, Doctor, Kubeconfig],
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
+            ],
         ),
         ("allow-region-change", &[Apply, Cleanup, Status]),
         (
             "output",
-            &[Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig],
+            &[
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
+            ],
         ),
-        ("yes", &[Apply, Cleanup]),
-        ("dry-run", &[Apply, Cleanup, Init, Kubeconfig]),
-        ("timeout", &[Apply, Cleanup]),
+        ("yes", &[Apply, Cleanup, MigrateChange]),
+        (
+            "dry-run",
+            &[Apply, Cleanup, Init, Kubeconfig, MigrateChange],
+        ),
+        ("timeout", &[Apply, Cleanup, MigrateChange]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
-        ("force-unlock", &[Apply, Cleanup]),
+        ("force-unlock", &[Apply, Cleanup, MigrateChange]),
         ("lock-timeout", &[Apply, Cleanup]),
     ]
 };
@@ -392,6 +461,10 @@ fn family_names(f: Family) -> &'static str {
         Family::Token => "token",
         Family::Doctor => "doctor",
         Family::Kubeconfig => "kubeconfig",
+        Family::MigrateRead => "migrate appmesh inventory, migrate appmesh translate",
+        Family::MigrateChange => {
+            "migrate appmesh apply, migrate appmesh shift, migrate appmesh rollback, migrate appmesh remove"
+        }
     }
 }
 

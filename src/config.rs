@@ -28,9 +28,14 @@ pub const STACK_TAG: &str = "meshctl.io/stack";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 
 /// Kubernetes minor versions (`1.NN`) meshctl creates EKS clusters with.
-pub const EKS_MINOR_VERSIONS: RangeInclusive<u32> = 29..=34;
+pub const EKS_MINOR_VERSIONS: RangeInclusive<u32> = 29..=36;
 /// Istio minor versions (`1.NN.x`) meshctl installs.
-pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=28;
+pub const ISTIO_MINOR_VERSIONS: RangeInclusive<u32> = 24..=31;
+/// The Istio release `istio.version` defaults to: the newest stable release when pinned
+/// (1.31.1, published 2026-09-21; istio.io news/releases/1.31.x).
+pub const DEFAULT_ISTIO_VERSION: &str = "1.31.1";
+/// Where the official Istio charts are published.
+pub const ISTIO_CHART_REPOSITORY: &str = "https://istio-release.storage.googleapis.com/charts";
 /// User tags allowed in `tags`: AWS allows 50 per resource and meshctl keeps room for its own.
 pub const MAX_USER_TAGS: usize = 45;
 /// The shortest `prometheus.scrape_interval`.
@@ -47,6 +52,15 @@ pub const SIGV4_PROXY_IMAGE: &str = "public.ecr.aws/aws-observability/aws-sigv4-
 pub const KIALI_AUTH_STRATEGIES: &[&str] = &["token", "anonymous"];
 /// Sample applications `istio.sample` can install.
 pub const SAMPLES: &[&str] = &["bookinfo"];
+/// The shortest scrape interval an AMP managed collector accepts (`prometheus.mode:
+/// managed-collector`).
+pub const MIN_MANAGED_SCRAPE_INTERVAL: Duration = Duration::from_secs(30);
+/// `prometheus.mode` values: Prometheus in agent mode in the cluster, or an AMP managed
+/// collector (scraper) outside it.
+pub const PROMETHEUS_MODES: &[&str] = &["agent", "managed-collector"];
+/// The Prometheus image meshctl runs in agent mode by default (the newest stable 3.x release
+/// when this version was made; `prometheus.image` overrides it).
+pub const PROMETHEUS_IMAGE: &str = "quay.io/prometheus/prometheus:v3.16.0";
 /// Node root volume sizes EBS allows, in GiB.
 pub const NODE_DISK_GIB: RangeInclusive<u32> = 20..=16384;
 
@@ -106,6 +120,33 @@ pub struct ClusterConfig {
     pub version: String,
     pub vpc_cidr: String,
     pub nodegroups: Vec<NodegroupConfig>,
+    /// NAT gateways of a new VPC: `single` (one, cheaper) or `per-az` (one per zone).
+    pub nat: String,
+    /// Subnets to adopt instead of creating a VPC: never modified or deleted.
+    pub subnet_ids: Vec<String>,
+    pub endpoint_public_access: bool,
+    pub endpoint_private_access: bool,
+    /// CIDRs that may reach the public endpoint.
+    pub public_access_cidrs: Vec<String>,
+    /// Control-plane log types sent to CloudWatch Logs.
+    pub logging: Vec<String>,
+    /// IAM principal ARNs given cluster-admin access entries.
+    pub admins: Vec<String>,
+    /// An existing cluster IAM role to use (never modified or deleted).
+    pub cluster_role_arn: Option<String>,
+    /// An existing node IAM role to use (never modified or deleted).
+    pub node_role_arn: Option<String>,
+}
+
+/// A Kubernetes taint on a node group's nodes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TaintConfig {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.
+    pub effect: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -117,6 +158,13 @@ pub struct NodegroupConfig {
     pub max_size: u32,
     pub desired_size: u32,
     pub disk_size_gib: u32,
+    /// Kubernetes labels on the nodes.
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<TaintConfig>,
+    /// `ON_DEMAND` or `SPOT`.
+    pub capacity_type: String,
+    /// EKS AMI type, e.g. `AL2023_x86_64_STANDARD`.
+    pub ami_type: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -136,8 +184,77 @@ pub struct IstioConfig {
     pub namespace: String,
     /// Install the `gateway` chart as an ingress gateway.
     pub ingress_gateway: bool,
+    /// `sidecar` (default) or `ambient` data plane.
+    pub mode: IstioMode,
+    /// `demo` (the blogs' install) or `production` (the production guide's settings).
+    pub profile: IstioProfile,
+    /// Use the Istio CNI plugin in sidecar mode too (ambient always uses it).
+    pub cni: bool,
+    /// Chart source: an https chart repository, `oci://…`, or a local directory of packaged
+    /// charts `<name>-<version>.tgz`.
+    pub charts: String,
+    /// A values file merged over meshctl's values for every Istio chart.
+    pub values: Option<std::path::PathBuf>,
+    /// Mesh-wide mTLS mode (PeerAuthentication `default` in the root namespace).
+    pub mtls: MtlsMode,
+    /// Add an allow-nothing AuthorizationPolicy in the root namespace.
+    pub default_deny: bool,
+    /// Namespaces that join the mesh (created when missing).
+    pub namespaces: Vec<String>,
     /// Sample application installed at the end of the `istio` step: `bookinfo`, or unset.
     pub sample: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IstioMode {
+    #[default]
+    Sidecar,
+    Ambient,
+}
+
+impl IstioMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IstioMode::Sidecar => "sidecar",
+            IstioMode::Ambient => "ambient",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IstioProfile {
+    #[default]
+    Demo,
+    Production,
+}
+
+impl IstioProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IstioProfile::Demo => "demo",
+            IstioProfile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MtlsMode {
+    #[default]
+    Permissive,
+    Strict,
+}
+
+impl MtlsMode {
+    /// As PeerAuthentication spells it.
+    pub fn as_peer_authentication(self) -> &'static str {
+        match self {
+            MtlsMode::Permissive => "PERMISSIVE",
+            MtlsMode::Strict => "STRICT",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -195,8 +312,49 @@ pub struct PrometheusConfig {
     pub namespace: String,
     /// Scrape interval, e.g. `30s`.
     pub scrape_interval: String,
-    /// Run Prometheus in agent mode (AMP stores the data).
-    pub agent: bool,
+    /// `agent` (Prometheus in agent mode in the cluster, remote-writing to AMP) or
+    /// `managed-collector` (an AMP managed scraper; nothing runs in the cluster).
+    pub mode: String,
+    /// The Prometheus image in agent mode (a pinned 3.x release).
+    pub image: String,
+    /// Requests and limits of the Prometheus container in agent mode.
+    pub resources: PrometheusResources,
+    /// Remote-write queue settings in agent mode.
+    pub remote_write: RemoteWriteQueue,
+    /// Drop the Envoy and Istio series and labels Kiali and the dashboards do not use.
+    pub thinning: bool,
+}
+
+impl PrometheusConfig {
+    /// Whether an AMP managed collector scrapes instead of an in-cluster Prometheus.
+    pub fn managed_collector(&self) -> bool {
+        self.mode == "managed-collector"
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusResources {
+    pub requests: ResourceAmounts,
+    pub limits: ResourceAmounts,
+}
+
+/// Kubernetes quantities, e.g. `cpu: 250m`, `memory: 512Mi`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceAmounts {
+    pub cpu: String,
+    pub memory: String,
+}
+
+/// Prometheus `remote_write[].queue_config`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteWriteQueue {
+    /// Samples buffered per shard.
+    pub capacity: u32,
+    pub max_shards: u32,
+    pub max_samples_per_send: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -297,9 +455,19 @@ impl Default for ClusterConfig {
         ClusterConfig {
             name: None,
             create: true,
-            version: "1.33".into(),
+            // The newest EKS version in standard support as of late 2026 (docs/steps/cluster.md).
+            version: "1.36".into(),
             vpc_cidr: "10.0.0.0/16".into(),
             nodegroups: vec![NodegroupConfig::default()],
+            nat: "single".into(),
+            subnet_ids: vec![],
+            endpoint_public_access: true,
+            endpoint_private_access: true,
+            public_access_cidrs: vec!["0.0.0.0/0".into()],
+            logging: vec!["api".into(), "audit".into(), "authenticator".into()],
+            admins: vec![],
+            cluster_role_arn: None,
+            node_role_arn: None,
         }
     }
 }
@@ -313,6 +481,10 @@ impl Default for NodegroupConfig {
             max_size: 4,
             desired_size: 3,
             disk_size_gib: 40,
+            labels: BTreeMap::new(),
+            taints: vec![],
+            capacity_type: "ON_DEMAND".into(),
+            ami_type: "AL2023_x86_64_STANDARD".into(),
         }
     }
 }
@@ -320,9 +492,17 @@ impl Default for NodegroupConfig {
 impl Default for IstioConfig {
     fn default() -> Self {
         IstioConfig {
-            version: "1.27.3".into(),
+            version: DEFAULT_ISTIO_VERSION.into(),
             namespace: "istio-system".into(),
             ingress_gateway: true,
+            mode: IstioMode::default(),
+            profile: IstioProfile::default(),
+            cni: false,
+            charts: ISTIO_CHART_REPOSITORY.into(),
+            values: None,
+            mtls: MtlsMode::default(),
+            default_deny: false,
+            namespaces: vec![],
             sample: None,
         }
     }
@@ -366,7 +546,37 @@ impl Default for PrometheusConfig {
         PrometheusConfig {
             namespace: "prometheus".into(),
             scrape_interval: "30s".into(),
-            agent: true,
+            mode: "agent".into(),
+            image: PROMETHEUS_IMAGE.into(),
+            resources: PrometheusResources::default(),
+            remote_write: RemoteWriteQueue::default(),
+            thinning: true,
+        }
+    }
+}
+
+impl Default for PrometheusResources {
+    fn default() -> Self {
+        PrometheusResources {
+            requests: ResourceAmounts {
+                cpu: "250m".into(),
+                memory: "512Mi".into(),
+            },
+            limits: ResourceAmounts {
+                cpu: "1".into(),
+                memory: "1Gi".into(),
+            },
+        }
+    }
+}
+
+impl Default for RemoteWriteQueue {
+    fn default() -> Self {
+        // The queue settings of the AMP ingestion walkthrough meshctl replaces.
+        RemoteWriteQueue {
+            capacity: 2500,
+            max_shards: 200,
+            max_samples_per_send: 1000,
         }
     }
 }

@@ -176,6 +176,11 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(meshctl::io))]
     Io(#[from] std::io::Error),
+
+    /// `migrate appmesh`: a workload migration stopped (what happened is in the message).
+    #[error("{message}")]
+    #[diagnostic(code(meshctl::migrate), help("{help}"))]
+    Migration { message: String, help: String },
 }
 
 impl From<crate::kube::KubeError> for Error {

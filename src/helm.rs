@@ -287,7 +287,11 @@ impl Helm {
         let (chart_ref, version_flag, repo_flag) = match &req.source {
             ChartSource::Repo(url) => (req.chart.clone(), true, Some(url.clone())),
             ChartSource::Oci(url) => (format!("{url}/{}", req.chart), true, None),
-            ChartSource::Dir(dir) => (local_chart(dir, &req.chart, &req.version)?, false, None),
+            ChartSource::Dir(dir) => (
+                local_chart(&absolute(dir), &req.chart, &req.version)?,
+                false,
+                None,
+            ),
         };
         let tmp = PrivateDir::new()
             .map_err(|e| io(format!("cannot create a temporary directory: {e}")))?;
@@ -328,8 +332,9 @@ impl Helm {
             args.push(file.display().to_string());
         }
         for f in &req.values_files {
+            // helm runs in the private directory: relative paths are the caller's.
             args.push("--values".into());
-            args.push(f.display().to_string());
+            args.push(absolute(f).display().to_string());
         }
         let mut cmd = tokio::process::Command::new(&self.path);
         cmd.args(&args)
@@ -414,6 +419,16 @@ pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
     let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
     let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
     Some((major, minor, patch))
+}
+
+/// `p` relative to the current directory made absolute (helm runs elsewhere).
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

@@ -321,10 +321,26 @@ pub fn render(a: &Answers) -> String {
          \x20 version: {version}\n\
          \x20 namespace: {ns}\n\
          \x20 # Install an ingress gateway.\n\
-         \x20 ingress_gateway: {gw}\n",
+         \x20 ingress_gateway: {gw}\n\
+         \x20 # Data plane: sidecar or ambient.\n\
+         \x20 mode: {mode}\n\
+         \x20 # Chart values: demo (small) or production (replicas, HPA, PDBs, NLB gateway).\n\
+         \x20 profile: {profile}\n\
+         \x20 # Mesh-wide mTLS: permissive or strict.\n\
+         \x20 mtls: {mtls}\n\
+         \x20 # Application namespaces that join the mesh.\n\
+         \x20 # namespaces: [shop]\n\
+         \x20 # A values file with one section per chart (istiod:, gateway:, ...).\n\
+         \x20 # values: istio-values.yaml\n",
         version = scalar(&d.istio.version),
         ns = scalar(&d.istio.namespace),
         gw = d.istio.ingress_gateway,
+        mode = d.istio.mode.as_str(),
+        profile = d.istio.profile.as_str(),
+        mtls = match d.istio.mtls {
+            crate::config::MtlsMode::Permissive => "permissive",
+            crate::config::MtlsMode::Strict => "strict",
+        },
     );
     let _ = writeln!(
         w,
@@ -360,14 +376,20 @@ pub fn render(a: &Answers) -> String {
         w,
         "prometheus:\n\
          \x20 namespace: {ns}\n\
-         \x20 # How often to scrape, e.g. 30s or 1m (at least {min}).\n\
+         \x20 # How often to scrape, e.g. 30s or 1m (at least {min}; 30s with managed-collector).\n\
          \x20 scrape_interval: {interval}\n\
-         \x20 # Agent mode: forward to AMP without storing locally.\n\
-         \x20 agent: {agent}\n",
+         \x20 # agent: Prometheus in agent mode in the cluster, remote-writing to AMP;\n\
+         \x20 # managed-collector: an AMP managed scraper, nothing runs in the cluster.\n\
+         \x20 mode: {mode}\n\
+         \x20 # Drop Envoy/Istio series and labels Kiali and the dashboards do not use.\n\
+         \x20 thinning: {thinning}\n\
+         \x20 # image: {image}\n",
         ns = scalar(&d.prometheus.namespace),
         min = humantime::format_duration(config::MIN_SCRAPE_INTERVAL),
         interval = scalar(&d.prometheus.scrape_interval),
-        agent = d.prometheus.agent,
+        mode = scalar(&d.prometheus.mode),
+        thinning = d.prometheus.thinning,
+        image = scalar(&d.prometheus.image),
     );
     let _ = writeln!(
         w,

@@ -16,6 +16,7 @@ pub mod http;
 pub mod init;
 pub mod kube;
 pub mod kubeconfig;
+pub mod migrate;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;

@@ -36,11 +36,51 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "iam/amp-permissions.json.j2",
         include_str!("../templates/iam/amp-permissions.json.j2"),
     ),
+    (
+        "prometheus/prometheus.yml.j2",
+        include_str!("../templates/prometheus/prometheus.yml.j2"),
+    ),
+    (
+        "prometheus/agent.yaml.j2",
+        include_str!("../templates/prometheus/agent.yaml.j2"),
+    ),
+    (
+        "prometheus/scraper-rbac.yaml.j2",
+        include_str!("../templates/prometheus/scraper-rbac.yaml.j2"),
+    ),
+    // Values for the Istio charts (src/steps/istio.rs).
+    (
+        "istio/base.yaml.j2",
+        include_str!("../templates/istio/base.yaml.j2"),
+    ),
+    (
+        "istio/istiod.yaml.j2",
+        include_str!("../templates/istio/istiod.yaml.j2"),
+    ),
+    (
+        "istio/gateway.yaml.j2",
+        include_str!("../templates/istio/gateway.yaml.j2"),
+    ),
+    (
+        "istio/cni.yaml.j2",
+        include_str!("../templates/istio/cni.yaml.j2"),
+    ),
+    (
+        "istio/ztunnel.yaml.j2",
+        include_str!("../templates/istio/ztunnel.yaml.j2"),
+    ),
 ];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // `tojson`: a value as JSON, which is also valid YAML (a quoted string for strings), so a
+    // rendered value can never break the YAML around it.
+    env.add_filter("tojson", |v: minijinja::Value| {
+        serde_json::to_string(&v).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+        })
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .expect("shipped templates are valid (checked by tests)");

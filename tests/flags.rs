@@ -125,7 +125,8 @@ fn timeout_too_short_to_poll_once_is_rejected() {
 fn help_marks_exactly_the_plan_only_steps() {
     let (code, stdout, stderr, _dir) = run(&["--help"]);
     assert_eq!(code, Some(0), "{stderr}");
-    for id in StepId::ALL {
+    // `nodes` has no subcommand of its own: `meshctl cluster` runs it.
+    for id in StepId::ALL.into_iter().filter(|id| *id != StepId::Nodes) {
         let line = stdout
             .lines()
             .find(|l| l.trim_start().starts_with(&format!("{} ", id.name())))

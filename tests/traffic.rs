@@ -217,14 +217,13 @@ async fn bad_bounds_exit_2_before_sending() {
 // ---------------------------------------------------------------------------------------
 
 mod bookinfo {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
     use std::time::Duration;
 
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Service;
     use kube::api::{Api, Patch, PatchParams};
-    use meshctl::engine::{Ledger, Op, Placement, RunOptions, StackState, StepCtx, StepId};
+    use meshctl::engine::{Ledger, Op, RunOptions, StackState, StepCtx, StepId};
     use meshctl::kube::{ApplyOptions, Kube, manifest};
     use meshctl::steps::sample;
     use serde_json::json;
@@ -505,19 +504,7 @@ spec:
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ambient_mode_labels_the_namespace_for_ztunnel() {
         let h = harness().await;
-        let ctx = ctx("istio:\n  sample: bookinfo\n");
-        ctx.state
-            .set_applied(
-                StepId::Istio,
-                BTreeMap::from([("mode".to_string(), "ambient".to_string())]),
-                &Placement {
-                    region: "us-east-1".into(),
-                    account: String::new(),
-                },
-                None,
-            )
-            .await
-            .expect("record the istio mode");
+        let ctx = ctx("istio:\n  mode: ambient\n  sample: bookinfo\n");
         sample::apply(&ctx, &h.kube).await.expect("apply");
         let ns = h
             .fake

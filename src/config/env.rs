@@ -16,6 +16,8 @@ pub const NOT_CONFIG: &[&str] = &[
     "MESHCTL_LOG",
     "MESHCTL_CALL_TIMEOUT",
     "MESHCTL_POLL_INTERVAL",
+    // The helm binary to render charts with (src/helm.rs).
+    "MESHCTL_HELM",
 ];
 
 /// Variables starting with this are left to test harnesses.

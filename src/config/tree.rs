@@ -12,6 +12,7 @@ use serde_yaml_ng::Value;
 use super::{
     AlertThresholds, AmpConfig, ClusterConfig, Config, GrafanaConfig, IrsaConfig, IstioConfig,
     KialiConfig, KubernetesConfig, NodegroupConfig, PagerdutyConfig, PrometheusConfig,
+    PrometheusResources, RemoteWriteQueue, ResourceAmounts,
 };
 
 /// One step of a key path: a mapping key or a list index.
@@ -87,6 +88,11 @@ pub(crate) fn shape_at(path: &[Seg]) -> Shape {
         "irsa" => Shape::Struct(fields_of::<IrsaConfig>()),
         "irsa.roles" => Shape::Struct(fields_of::<super::IrsaRoles>()),
         "prometheus" => Shape::Struct(fields_of::<PrometheusConfig>()),
+        "prometheus.resources" => Shape::Struct(fields_of::<PrometheusResources>()),
+        "prometheus.resources.requests" | "prometheus.resources.limits" => {
+            Shape::Struct(fields_of::<ResourceAmounts>())
+        }
+        "prometheus.remote_write" => Shape::Struct(fields_of::<RemoteWriteQueue>()),
         "kiali" => Shape::Struct(fields_of::<KialiConfig>()),
         "grafana" => Shape::Struct(fields_of::<GrafanaConfig>()),
         "pagerduty" => Shape::Struct(fields_of::<PagerdutyConfig>()),

@@ -68,6 +68,9 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
             ),
         );
     }
+    for (path, m) in cluster_settings(c) {
+        add(path, Err(m));
+    }
     let mut seen = BTreeSet::new();
     for (i, ng) in c.cluster.nodegroups.iter().enumerate() {
         let at = |k: &str| {
@@ -98,6 +101,33 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
             let mut p = at("instance_types");
             p.push(Seg::Index(j));
             add(p, instance_type(t));
+        }
+        add(
+            at("capacity_type"),
+            one_of(&ng.capacity_type, CAPACITY_TYPES),
+        );
+        add(at("ami_type"), one_of(&ng.ami_type, AMI_TYPES));
+        for (j, t) in ng.taints.iter().enumerate() {
+            let mut p = at("taints");
+            p.push(Seg::Index(j));
+            p.push(Seg::Key("effect".into()));
+            add(p, one_of(&t.effect, TAINT_EFFECTS));
+            if t.key.is_empty() || t.key.len() > 63 {
+                let mut p = at("taints");
+                p.push(Seg::Index(j));
+                p.push(Seg::Key("key".into()));
+                add(p, Err("a taint key needs 1 to 63 characters".into()));
+            }
+        }
+        for k in ng.labels.keys() {
+            if k.is_empty() || k.len() > 317 || k.starts_with("kubernetes.io/") {
+                add(
+                    at("labels"),
+                    Err(format!(
+                        "`{k}` cannot be a node label key here: use a non-empty key outside the reserved `kubernetes.io/` prefix"
+                    )),
+                );
+            }
         }
         if ng.max_size < 1 {
             add(
@@ -150,6 +180,31 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
     // istio
     add(keys(&["istio", "version"]), istio_version(&c.istio.version));
     add(keys(&["istio", "namespace"]), namespace(&c.istio.namespace));
+    add(
+        keys(&["istio", "charts"]),
+        crate::helm::ChartSource::parse(&c.istio.charts).map(|_| ()),
+    );
+    if let Some(values) = &c.istio.values
+        && values.as_os_str().is_empty()
+    {
+        add(
+            keys(&["istio", "values"]),
+            Err("is empty: name a YAML values file, or remove the key".into()),
+        );
+    }
+    for ns in &c.istio.namespaces {
+        let problem = namespace(ns).err().or_else(|| {
+            (ns == &c.istio.namespace
+                || ns == crate::steps::istio::GATEWAY_NAMESPACE
+                || ns.starts_with("kube-"))
+            .then(|| {
+                format!("`{ns}` is a system or Istio namespace: list only application namespaces")
+            })
+        });
+        if let Some(p) = problem {
+            add(keys(&["istio", "namespaces"]), Err(p));
+        }
+    }
 
     // amp
     if let Some(alias) = &c.amp.alias {
@@ -214,6 +269,9 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         keys(&["prometheus", "scrape_interval"]),
         scrape_interval(&c.prometheus.scrape_interval),
     );
+    for (path, r) in prometheus(&c.prometheus) {
+        add(path, r);
+    }
     add(keys(&["kiali", "namespace"]), namespace(&c.kiali.namespace));
     kiali_rules(c, &mut add);
     if let Some(sample) = &c.istio.sample {
@@ -576,6 +634,146 @@ fn tags(c: &Config) -> Vec<Finding> {
     out
 }
 
+/// Control-plane log types EKS can send to CloudWatch Logs.
+pub(crate) const LOG_TYPES: &[&str] = &[
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+pub(crate) const NAT_MODES: &[&str] = &["single", "per-az"];
+pub(crate) const CAPACITY_TYPES: &[&str] = &["ON_DEMAND", "SPOT"];
+pub(crate) const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
+/// Managed node group AMI types (EKS `amiType`).
+pub(crate) const AMI_TYPES: &[&str] = &[
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "AL2_x86_64",
+    "AL2_ARM_64",
+    "AL2_x86_64_GPU",
+    "CUSTOM",
+];
+
+/// The `cluster` keys beyond name, version, CIDR and node groups.
+fn cluster_settings(c: &Config) -> Vec<(Vec<Seg>, String)> {
+    let cl = &c.cluster;
+    let key = |k: &str| vec![Seg::Key("cluster".into()), Seg::Key(k.into())];
+    let item = |k: &str, i: usize| {
+        vec![
+            Seg::Key("cluster".into()),
+            Seg::Key(k.into()),
+            Seg::Index(i),
+        ]
+    };
+    let mut out = vec![];
+    if let Err(m) = one_of(&cl.nat, NAT_MODES) {
+        out.push((key("nat"), m));
+    }
+    for (i, id) in cl.subnet_ids.iter().enumerate() {
+        if !(id.starts_with("subnet-")
+            && id.len() > 7
+            && id[7..].chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            out.push((
+                item("subnet_ids", i),
+                format!("`{id}` is not a subnet id: write it like `subnet-0abc1234def567890`"),
+            ));
+        }
+    }
+    if cl.subnet_ids.len() == 1 {
+        out.push((
+            key("subnet_ids"),
+            "EKS needs subnets in at least two availability zones: list at least two subnets"
+                .into(),
+        ));
+    }
+    if !cl.endpoint_public_access && !cl.endpoint_private_access {
+        out.push((
+            key("endpoint_private_access"),
+            "the API server needs an endpoint: enable `endpoint_public_access`, `endpoint_private_access` or both".into(),
+        ));
+    }
+    for (i, cidr) in cl.public_access_cidrs.iter().enumerate() {
+        if let Err(m) = access_cidr(cidr) {
+            out.push((item("public_access_cidrs", i), m));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, t) in cl.logging.iter().enumerate() {
+        if let Err(m) = one_of(t, LOG_TYPES) {
+            out.push((item("logging", i), m));
+        } else if !seen.insert(t.as_str()) {
+            out.push((
+                item("logging", i),
+                format!("`{t}` is listed twice: list each log type once"),
+            ));
+        }
+    }
+    for (i, arn) in cl.admins.iter().enumerate() {
+        if let Err(m) = principal_arn(arn) {
+            out.push((item("admins", i), m));
+        }
+    }
+    for k in ["cluster_role_arn", "node_role_arn"] {
+        let v = if k == "cluster_role_arn" {
+            &cl.cluster_role_arn
+        } else {
+            &cl.node_role_arn
+        };
+        if let Some(arn) = v
+            && !(arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":role/"))
+        {
+            out.push((
+                key(k),
+                format!("`{arn}` is not an IAM role ARN: write it like `arn:aws:iam::123456789012:role/my-role`"),
+            ));
+        }
+    }
+    out
+}
+
+/// An IPv4 CIDR for the public endpoint (any prefix length).
+fn access_cidr(cidr: &str) -> Result<(), String> {
+    let fix = "write an IPv4 network such as `203.0.113.0/24` or `0.0.0.0/0`";
+    let Some((addr, prefix)) = cidr.split_once('/') else {
+        return Err(format!("`{cidr}` is not in CIDR notation: {fix}"));
+    };
+    let octets_ok =
+        addr.split('.').count() == 4 && addr.split('.').all(|o| o.parse::<u8>().is_ok());
+    let prefix_ok = prefix.parse::<u8>().is_ok_and(|p| p <= 32);
+    if octets_ok && prefix_ok {
+        Ok(())
+    } else {
+        Err(format!("`{cidr}` is not an IPv4 CIDR: {fix}"))
+    }
+}
+
+/// An IAM user or role ARN (an access entry's principal).
+fn principal_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && (parts[5].starts_with("role/") || parts[5].starts_with("user/"));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{arn}` is not an IAM user or role ARN: write it like `arn:aws:iam::123456789012:role/platform-admins`"
+        ))
+    }
+}
+
 /// EKS cluster names.
 pub(crate) fn cluster_name(name: &str) -> Result<(), String> {
     let ok = (1..=100).contains(&name.len())
@@ -831,6 +1029,103 @@ pub(crate) fn rules_namespace(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{name}` is not a valid rule-groups namespace name: use 1 to 64 letters, digits, `-`, `.` and `_`, starting with a letter or digit"
+        ))
+    }
+}
+
+/// The `prometheus` keys beyond namespace and scrape interval: mode, the managed collector's
+/// minimum interval, image, resources and the remote-write queue.
+fn prometheus(p: &super::PrometheusConfig) -> Vec<(Vec<Seg>, Result<(), String>)> {
+    let mut out = vec![(
+        keys(&["prometheus", "mode"]),
+        one_of(&p.mode, super::PROMETHEUS_MODES),
+    )];
+    if p.managed_collector()
+        && let Some(d) = prometheus_duration(&p.scrape_interval)
+        && d >= MIN_SCRAPE_INTERVAL
+        && d < super::MIN_MANAGED_SCRAPE_INTERVAL
+    {
+        let min = humantime::format_duration(super::MIN_MANAGED_SCRAPE_INTERVAL);
+        out.push((
+            keys(&["prometheus", "scrape_interval"]),
+            Err(format!(
+                "{} is shorter than {min}, the shortest interval an AMP managed collector accepts: \
+                 use {min} or more, or `mode: agent`",
+                p.scrape_interval
+            )),
+        ));
+    }
+    // A tag or digest after the last `/` (a registry port is not a tag), and not `latest`.
+    let last = p.image.rsplit('/').next().unwrap_or_default();
+    let image_ok = !p.image.is_empty()
+        && !p.image.chars().any(char::is_whitespace)
+        && (last.contains('@')
+            || last
+                .split_once(':')
+                .is_some_and(|(_, t)| !t.is_empty() && t != "latest"));
+    out.push((
+        keys(&["prometheus", "image"]),
+        if image_ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{}` is not a pinned image reference: name a release tag or digest, e.g. `{}`",
+                p.image,
+                super::PROMETHEUS_IMAGE
+            ))
+        },
+    ));
+    for (which, amounts) in [
+        ("requests", &p.resources.requests),
+        ("limits", &p.resources.limits),
+    ] {
+        out.push((
+            keys(&["prometheus", "resources", which, "cpu"]),
+            quantity(&amounts.cpu, &["m"], "`250m` or `1`"),
+        ));
+        out.push((
+            keys(&["prometheus", "resources", which, "memory"]),
+            quantity(
+                &amounts.memory,
+                &["Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"],
+                "`512Mi` or `1Gi`",
+            ),
+        ));
+    }
+    let q = &p.remote_write;
+    for (key, value) in [
+        ("capacity", q.capacity),
+        ("max_shards", q.max_shards),
+        ("max_samples_per_send", q.max_samples_per_send),
+    ] {
+        out.push((
+            keys(&["prometheus", "remote_write", key]),
+            if value >= 1 {
+                Ok(())
+            } else {
+                Err("must be at least 1: the defaults are capacity 2500, max_shards 200, max_samples_per_send 1000".into())
+            },
+        ));
+    }
+    out
+}
+
+/// A Kubernetes quantity: a decimal number with one of `suffixes` or none.
+fn quantity(s: &str, suffixes: &[&str], example: &str) -> Result<(), String> {
+    let number = suffixes
+        .iter()
+        .find_map(|suf| s.strip_suffix(suf))
+        .unwrap_or(s);
+    let mut parts = number.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let frac = parts.next();
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    if digits(whole) && frac.is_none_or(digits) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a Kubernetes quantity: write a number with an optional unit ({}), e.g. {example}",
+            suffixes.join(" ")
         ))
     }
 }
@@ -1175,13 +1470,45 @@ mod tests {
     }
 
     #[test]
+    fn cluster_settings_are_checked_all_at_once() {
+        let c: Config = serde_yaml_ng::from_str(
+            "name: demo\ncluster:\n  nat: per_az\n  subnet_ids: [subnet-12ab, vpc-1]\n  \
+             endpoint_public_access: false\n  endpoint_private_access: false\n  \
+             public_access_cidrs: [10.0.0.0/33]\n  logging: [api, Audit, api]\n  \
+             admins: [\"arn:aws:iam::123456789012:group/x\"]\n  node_role_arn: nodes\n  \
+             nodegroups:\n    - name: a\n      capacity_type: spot\n      ami_type: AL2023_x86_64\n      \
+             taints: [{key: k, effect: NoSchedule}]\n",
+        )
+        .unwrap();
+        let found: Vec<String> = check(&c).into_iter().map(|(_, m)| m).collect();
+        let all = found.join("\n");
+        for needle in [
+            "did you mean `per-az`?",
+            "`vpc-1` is not a subnet id",
+            "the API server needs an endpoint",
+            "`10.0.0.0/33` is not an IPv4 CIDR",
+            "did you mean `audit`?",
+            "`api` is listed twice",
+            "is not an IAM user or role ARN",
+            "`nodes` is not an IAM role ARN",
+            "did you mean `SPOT`?",
+            "`AL2023_x86_64` is not one of",
+            "did you mean `NO_SCHEDULE`?",
+        ] {
+            assert!(all.contains(needle), "missing `{needle}` in:\n{all}");
+        }
+        let fine: Config = serde_yaml_ng::from_str("name: demo\n").unwrap();
+        assert!(check(&fine).is_empty(), "{:?}", check(&fine).len());
+    }
+
+    #[test]
     fn versions() {
         assert!(kubernetes_version("1.29").is_ok());
-        assert!(kubernetes_version("1.34").is_ok());
+        assert!(kubernetes_version("1.36").is_ok());
         assert!(
             kubernetes_version("1.28")
                 .unwrap_err()
-                .contains("1.29 to 1.34")
+                .contains("1.29 to 1.36")
         );
         assert!(kubernetes_version("1.3").is_err());
         assert!(kubernetes_version("2.30").is_err());

@@ -17,7 +17,13 @@ pub const GRAPH: &[StepSpec] = &[
     StepSpec {
         id: StepId::Cluster,
         after: &[],
-        summary: "EKS cluster, VPC, node groups, OIDC provider",
+        summary: "VPC, IAM roles, EKS control plane, SG rules, OIDC provider",
+    },
+    // `cluster` is the control-plane milestone: `irsa` and `istio` wait for it, not for nodes.
+    StepSpec {
+        id: StepId::Nodes,
+        after: &[StepId::Cluster],
+        summary: "Managed node groups (created concurrently)",
     },
     StepSpec {
         id: StepId::Amp,
@@ -84,11 +90,23 @@ pub fn ordered(steps: &[StepId]) -> Vec<StepId> {
 /// assert_eq!(graph::select(&[StepId::Grafana, StepId::Amp]), [StepId::Amp, StepId::Grafana]);
 /// assert_eq!(graph::select(&[]).len(), StepId::ALL.len());
 /// ```
+///
+/// `cluster` means the whole cluster: it brings `nodes` along (`nodes` alone is allowed).
+///
+/// ```
+/// use meshctl::engine::{StepId, graph};
+/// assert_eq!(graph::select(&[StepId::Cluster]), [StepId::Cluster, StepId::Nodes]);
+/// assert_eq!(graph::select(&[StepId::Nodes]), [StepId::Nodes]);
+/// ```
 pub fn select(only: &[StepId]) -> Vec<StepId> {
     if only.is_empty() {
         GRAPH.iter().map(|s| s.id).collect()
     } else {
-        ordered(only)
+        let mut wanted = only.to_vec();
+        if wanted.contains(&StepId::Cluster) {
+            wanted.push(StepId::Nodes);
+        }
+        ordered(&wanted)
     }
 }
 

@@ -44,6 +44,9 @@ pub use state::{Placement, StackState, StateStore};
 #[serde(rename_all = "lowercase")]
 pub enum StepId {
     Cluster,
+    /// The cluster's managed node groups: a step of their own so that work needing only the
+    /// control plane (`irsa`, `istio`) starts while nodes are still being created.
+    Nodes,
     Istio,
     Amp,
     Irsa,
@@ -54,8 +57,9 @@ pub enum StepId {
 }
 
 impl StepId {
-    pub const ALL: [StepId; 8] = [
+    pub const ALL: [StepId; 9] = [
         StepId::Cluster,
+        StepId::Nodes,
         StepId::Istio,
         StepId::Amp,
         StepId::Irsa,
@@ -68,6 +72,7 @@ impl StepId {
     pub fn name(self) -> &'static str {
         match self {
             StepId::Cluster => "cluster",
+            StepId::Nodes => "nodes",
             StepId::Istio => "istio",
             StepId::Amp => "amp",
             StepId::Irsa => "irsa",

@@ -102,6 +102,9 @@ pub struct StepPlan {
     pub available: bool,
     pub actions: Vec<Action>,
     pub notes: Vec<String>,
+    /// The steps this one starts after (from the graph), when planned for an apply.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<StepId>,
 }
 
 impl StepPlan {
@@ -111,6 +114,7 @@ impl StepPlan {
             available: true,
             actions: vec![],
             notes: vec![],
+            after: vec![],
         }
     }
 
@@ -137,6 +141,12 @@ impl fmt::Display for StepPlan {
             ""
         } else {
             "  [plan only: not available to apply in this version]"
+        };
+        let tail = if self.after.is_empty() {
+            tail.to_string()
+        } else {
+            let after: Vec<&str> = self.after.iter().map(|s| s.name()).collect();
+            format!("  (starts after {}){tail}", after.join(", "))
         };
         if self.actions.is_empty() {
             writeln!(f, "{:<11} (nothing){}", self.step, tail)?;

@@ -196,7 +196,9 @@ impl Runner {
     pub async fn plan(&self, selected: &[StepId]) -> Result<Vec<StepPlan>, Error> {
         let mut plans = vec![];
         for &id in selected {
-            plans.push(self.registry[&id].plan(&self.ctx(id, false)).await?);
+            let mut plan = self.registry[&id].plan(&self.ctx(id, false)).await?;
+            plan.after = graph::after(id).to_vec();
+            plans.push(plan);
         }
         Ok(plans)
     }

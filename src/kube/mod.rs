@@ -535,6 +535,17 @@ impl Kube {
         Ok(found)
     }
 
+    /// Every object matching the label `selector`, deletion order first (what `delete_by_label`
+    /// would remove).
+    pub async fn list_by_label(&self, selector: &str) -> Result<Vec<ObjectRef>, KubeError> {
+        Ok(self
+            .select(selector)
+            .await?
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect())
+    }
+
     /// Delete the objects of `component` (carrying all of meshctl's labels for this stack)
     /// that `rendered` no longer contains, and wait until they are gone.
     pub async fn prune(
@@ -569,17 +580,6 @@ impl Kube {
                 })
                 .collect(),
         })
-    }
-
-    /// Every object matching `selector` (what [`Kube::delete_by_label`] would delete, in the
-    /// same order). Read-only.
-    pub async fn list_by_label(&self, selector: &str) -> Result<Vec<ObjectRef>, KubeError> {
-        Ok(self
-            .select(selector)
-            .await?
-            .into_iter()
-            .map(|(r, _, _)| r)
-            .collect())
     }
 
     /// Delete everything matching `selector` with `propagation`, then wait until it is gone.

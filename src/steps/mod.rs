@@ -1,12 +1,16 @@
 //! One module per step, each implementing [`crate::engine::Step`].
 
 pub mod amp;
+pub mod cluster;
 pub mod grafana;
 pub mod irsa;
+pub mod istio;
 pub mod kiali;
 pub mod kiali_open;
+pub mod network;
 pub mod pagerduty;
 pub mod planned;
+pub mod prometheus;
 pub mod sample;
 
 use std::sync::Arc;
@@ -17,11 +21,14 @@ use crate::engine::{Step, StepId};
 pub fn step(id: StepId) -> Arc<dyn Step> {
     match id {
         StepId::Amp => Arc::new(amp::AmpStep),
+        StepId::Cluster => Arc::new(cluster::ClusterStep),
+        StepId::Nodes => Arc::new(cluster::nodes::NodesStep),
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Irsa => Arc::new(irsa::IrsaStep),
+        StepId::Istio => Arc::new(istio::IstioStep),
         StepId::Kiali => Arc::new(kiali::KialiStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
-        other => Arc::new(planned::PlannedStep(other)),
+        StepId::Prometheus => Arc::new(prometheus::PrometheusStep),
     }
 }
 

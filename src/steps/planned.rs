@@ -38,18 +38,23 @@ pub fn intended(id: StepId, c: &Config) -> Vec<Action> {
                 create("security-group-rule", "control plane -> nodes tcp/15017,15012")
                     .detail("Istio sidecar injection webhook and xDS"),
             ];
-            for ng in &c.cluster.nodegroups {
-                v.push(create("eks-nodegroup", &ng.name).detail(format!(
+            v.push(create("iam-oidc-provider", format!("for cluster {cluster}")).detail("client id sts.amazonaws.com"));
+            v
+        }
+        StepId::Nodes => c
+            .cluster
+            .nodegroups
+            .iter()
+            .map(|ng| {
+                create("eks-nodegroup", &ng.name).detail(format!(
                     "{} x {}..{} (desired {})",
                     ng.instance_types.join(","),
                     ng.min_size,
                     ng.max_size,
                     ng.desired_size
-                )));
-            }
-            v.push(create("iam-oidc-provider", format!("for cluster {cluster}")).detail("client id sts.amazonaws.com"));
-            v
-        }
+                ))
+            })
+            .collect(),
         StepId::Istio => {
             let ns = &c.istio.namespace;
             let mut v = vec![
@@ -78,7 +83,7 @@ pub fn intended(id: StepId, c: &Config) -> Vec<Action> {
             create("service-account", format!("{}/{}", c.prometheus.namespace, c.irsa.prometheus_service_account)),
             create("deployment", format!("{}/prometheus", c.prometheus.namespace)).detail(format!(
                 "{} mode, scrape every {}, remote write to AMP with SigV4",
-                if c.prometheus.agent { "agent" } else { "server" },
+                c.prometheus.mode,
                 c.prometheus.scrape_interval
             )),
         ],

@@ -64,12 +64,10 @@ const WORKLOADS: &[Workload] = &[
     },
 ];
 
-/// Whether the mesh runs in ambient mode: namespaces then join with
+/// Whether the mesh runs in ambient mode (`istio.mode`): namespaces then join with
 /// `istio.io/dataplane-mode=ambient` instead of the injection label.
-///
-/// Reads the `mode` output the `istio` step records (`sidecar` when unknown).
 async fn ambient(ctx: &StepCtx) -> bool {
-    ctx.state.output(StepId::Istio, "mode").await.as_deref() == Some("ambient")
+    ctx.config.istio.mode == crate::config::IstioMode::Ambient
 }
 
 /// The Bookinfo manifests.

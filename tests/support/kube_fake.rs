@@ -80,6 +80,12 @@ fn builtins() -> Vec<Resource> {
         ("apps/v1", "DaemonSet", "daemonsets", true),
         ("apps/v1", "StatefulSet", "statefulsets", true),
         (
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            "endpointslices",
+            true,
+        ),
+        (
             "rbac.authorization.k8s.io/v1",
             "ClusterRole",
             "clusterroles",

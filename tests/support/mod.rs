@@ -10,8 +10,12 @@
 
 pub mod amg_fake;
 pub mod amp_query_fake;
+pub mod amp_scraper_fake;
+pub mod appmesh_shim;
+pub mod ec2_shim;
 pub mod eks_auth;
 pub mod eks_pod_identity_fake;
+pub mod eks_shim;
 pub mod fault_proxy;
 pub mod grafana_fake;
 pub mod http_fake;
@@ -54,6 +58,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "traffic",
     "kubeconfig",
     "completions",
+    "migrate",
 ];
 /// The ownership tag meshctl puts on what a stack owns.
 pub const STACK_TAG: &str = "meshctl.io/stack";
@@ -135,6 +140,15 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 pub fn shared_amg() -> &'static amg_fake::AmgFake {
     static AMG: std::sync::OnceLock<amg_fake::AmgFake> = std::sync::OnceLock::new();
     AMG.get_or_init(|| amg_fake::AmgFake::start(Duration::ZERO))
+}
+
+/// The AMP scraper fake shared by every run against moto in this test process that does not
+/// bring its own: moto serves no AMP scrapers, and a whole-stack `cleanup` lists them. It
+/// answers the scraper operations and forwards every other AMP request to moto.
+pub fn shared_scrapers() -> &'static amp_scraper_fake::ScraperFake {
+    static SCRAPERS: std::sync::OnceLock<amp_scraper_fake::ScraperFake> =
+        std::sync::OnceLock::new();
+    SCRAPERS.get_or_init(|| amp_scraper_fake::ScraperFake::start(Duration::ZERO, &moto()))
 }
 
 /// A stack with a unique name, its own meshctl.yaml and its own local state directory.
@@ -259,6 +273,13 @@ impl Stack {
             .env("USER", TEST_USER)
             .env("NO_COLOR", "1")
             .env_remove("AWS_PROFILE");
+        // Moto has no AMP scrapers: runs against moto reach AMP through the scraper fake,
+        // which forwards everything else to moto (a test may set its own, later `.env` wins).
+        let is_moto = std::env::var("MESHCTL_TEST_MOTO")
+            .is_ok_and(|m| m.trim().trim_end_matches('/') == endpoint.trim_end_matches('/'));
+        if is_moto {
+            cmd.env("AWS_ENDPOINT_URL_AMP", &shared_scrapers().url);
+        }
         cmd
     }
 
