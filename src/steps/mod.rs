@@ -9,7 +9,6 @@ pub mod kiali;
 pub mod kiali_open;
 pub mod network;
 pub mod pagerduty;
-pub mod planned;
 pub mod prometheus;
 pub mod sample;
 
