@@ -349,7 +349,10 @@ async fn prepare(
         && !g.dry_run
         && let Some(step) = selected
             .iter()
-            .find(|id| !crate::steps::step(**id).available())
+            .find(|id| {
+                !crate::steps::step(**id).available()
+                    && crate::steps::planned::disabled_note(**id, &config).is_none()
+            })
     {
         return Err(crate::steps::not_available(*step));
     }

@@ -124,7 +124,9 @@ pub fn intended(id: StepId, c: &Config) -> Vec<Action> {
     }
 }
 
-fn disabled_note(id: StepId, c: &Config) -> Option<&'static str> {
+/// Why `config` turns step `id` off (`kiali.enabled: false`, ...), or `None` when it is on.
+/// A plan-only step that is turned off has nothing to apply, so it never blocks `up`.
+pub fn disabled_note(id: StepId, c: &Config) -> Option<&'static str> {
     match id {
         StepId::Kiali if !c.kiali.enabled => Some("disabled by kiali.enabled: false"),
         StepId::Grafana if !c.grafana.enabled => Some("disabled by grafana.enabled: false"),
@@ -154,8 +156,16 @@ impl Step for PlannedStep {
         Ok(plan)
     }
 
-    async fn apply(&self, _ctx: &StepCtx) -> Result<StepReport, Error> {
-        Err(crate::steps::not_available(self.0))
+    async fn apply(&self, ctx: &StepCtx) -> Result<StepReport, Error> {
+        match disabled_note(self.0, &ctx.config) {
+            // Turned off: nothing to apply, as with any step its config disables.
+            Some(note) => Ok(StepReport {
+                step: Some(self.0),
+                notes: vec![note.to_string()],
+                ..Default::default()
+            }),
+            None => Err(crate::steps::not_available(self.0)),
+        }
     }
 
     async fn destroy_plan(&self, _ctx: &StepCtx) -> Result<StepPlan, Error> {
@@ -172,7 +182,14 @@ impl Step for PlannedStep {
         })
     }
 
-    async fn status(&self, _ctx: &StepCtx) -> Result<StepStatus, Error> {
+    async fn status(&self, ctx: &StepCtx) -> Result<StepStatus, Error> {
+        if let Some(note) = disabled_note(self.0, &ctx.config) {
+            return Ok(StepStatus {
+                step: self.0,
+                state: "absent".into(),
+                details: BTreeMap::from([("note".to_string(), note.to_string())]),
+            });
+        }
         Ok(StepStatus {
             step: self.0,
             state: "unknown".into(),
