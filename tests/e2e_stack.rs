@@ -292,8 +292,9 @@ fn tag_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
 }
 
 /// Every AWS resource carrying `meshctl.io/stack=<stack>` (live ones: NAT gateways being
-/// deleted and workspaces in DELETING do not count), as `kind id`.
-async fn aws_inventory(rig: &Rig) -> Vec<String> {
+/// deleted and workspaces in DELETING do not count), as `kind id`. `cluster_sg` is the cluster
+/// security group EKS made, where meshctl adds (tagged) rules.
+async fn aws_inventory(rig: &Rig, cluster_sg: &str) -> Vec<String> {
     let stack = rig.stack.name.as_str();
     let conf = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&conf);
@@ -383,6 +384,37 @@ async fn aws_inventory(rig: &Rig) -> Vec<String> {
             .iter()
             .map(|g| format!("security-group {}", g.group_id().unwrap_or_default())),
     );
+
+    // Security-group rules meshctl added (Istio's ports on the cluster security group).
+    {
+        let rules = ec2
+            .describe_security_group_rules()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-id")
+                    .values(cluster_sg)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules");
+        out.extend(
+            rules
+                .security_group_rules()
+                .iter()
+                .filter(|r| {
+                    r.tags()
+                        .iter()
+                        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+                })
+                .map(|r| {
+                    format!(
+                        "security-group-rule {}",
+                        r.security_group_rule_id().unwrap_or_default()
+                    )
+                }),
+        );
+    }
 
     let iam = aws_sdk_iam::Client::new(&conf);
     let mut roles = iam.list_roles().into_paginator().items().send();
@@ -586,13 +618,21 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     }
     runs.push(("up".into(), first));
 
-    let created = rig.rt.block_on(aws_inventory(&rig));
+    let cluster_sg = doc["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "cluster"))
+        .and_then(|s| s["outputs"]["cluster_security_group_id"].as_str())
+        .unwrap_or_else(|| panic!("no cluster security group in {doc:#}"))
+        .to_string();
+    let created = rig.rt.block_on(aws_inventory(&rig, &cluster_sg));
     for kind in [
         "vpc ",
         "subnet ",
         "nat-gateway ",
         "elastic-ip ",
         "route-table ",
+        "internet-gateway ",
+        "security-group-rule ",
         "iam-role ",
         "iam-oidc-provider ",
         "eks-cluster ",
@@ -629,6 +669,10 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
             "no {kind}after up: {items:#?}"
         );
     }
+
+    let workspaces = rig.amg.workspaces();
+    assert_eq!(workspaces.len(), 1, "one Grafana workspace, meshctl's");
+    let workspace = workspaces[0].id.clone();
 
     // --- a second `up` changes nothing, at any emulator --------------------------------
     rig.shim.reset_calls();
@@ -723,17 +767,32 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     cleanup.expect_code(0);
     runs.push(("cleanup".into(), cleanup));
 
-    let left = rig.rt.block_on(aws_inventory(&rig));
+    let left = rig.rt.block_on(aws_inventory(&rig, &cluster_sg));
     assert!(left.is_empty(), "AWS resources left after cleanup: {left:#?}");
     let left = kube_inventory(&rig);
     assert!(
         left.is_empty(),
         "Kubernetes objects left after cleanup: {left:#?}"
     );
-    let left = grafana_and_pagerduty_inventory(&rig);
+    // The Grafana fake is the Grafana of the one workspace meshctl created: deleting that
+    // workspace (AMG) deletes its data source, folder and dashboards with it, as AMG does.
+    // What pagerduty put in it is removed explicitly first, and checked here by itself.
+    let workspaces: Vec<String> = rig.amg.workspaces().into_iter().map(|w| w.id).collect();
+    assert!(
+        !workspaces.contains(&workspace),
+        "the Grafana workspace {workspace} is still there: {workspaces:?}"
+    );
+    let left: Vec<String> = grafana_and_pagerduty_inventory(&rig)
+        .into_iter()
+        .filter(|i| {
+            !(i.starts_with("datasource ")
+                || i.starts_with("folder ")
+                || i.starts_with("dashboard "))
+        })
+        .collect();
     assert!(
         left.is_empty(),
-        "Grafana items or PagerDuty services left after cleanup: {left:#?}"
+        "PagerDuty items left in Grafana or PagerDuty after cleanup: {left:#?}"
     );
     assert!(rig.amg.state.lock().unwrap().live_tokens().is_empty());
 
