@@ -347,12 +347,10 @@ async fn prepare(
     }
     if kind == Kind::Apply
         && !g.dry_run
-        && let Some(step) = selected
-            .iter()
-            .find(|id| {
-                !crate::steps::step(**id).available()
-                    && crate::steps::planned::disabled_note(**id, &config).is_none()
-            })
+        && let Some(step) = selected.iter().find(|id| {
+            !crate::steps::step(**id).available()
+                && crate::steps::planned::disabled_note(**id, &config).is_none()
+        })
     {
         return Err(crate::steps::not_available(*step));
     }

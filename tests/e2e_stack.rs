@@ -9,7 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
 use serde_json::{Value, json};
 
 use crate::grafana_fakes::fixtures;
@@ -216,7 +218,8 @@ async fn reconcile(client: &kube::Client) {
                 && s.data["status"]["loadBalancer"]["ingress"].is_null()
             {
                 let hostname = format!("k8s-{ns}-{name}-0a1b2c.elb.us-east-1.amazonaws.com");
-                let status = json!({"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}});
+                let status =
+                    json!({"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}});
                 let _ = services
                     .patch_status(&name, &params, &Patch::Merge(&status))
                     .await;
@@ -547,7 +550,11 @@ fn kube_inventory(rig: &Rig) -> Vec<String> {
 fn grafana_and_pagerduty_inventory(rig: &Rig) -> Vec<String> {
     let g = rig.grafana.snapshot();
     let mut out = vec![];
-    out.extend(g.datasources.iter().map(|d| format!("datasource {}", d["uid"])));
+    out.extend(
+        g.datasources
+            .iter()
+            .map(|d| format!("datasource {}", d["uid"])),
+    );
     out.extend(g.folders.keys().map(|k| format!("folder {k}")));
     out.extend(g.dashboards.keys().map(|k| format!("dashboard {k}")));
     out.extend(
@@ -705,7 +712,10 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     runs.push(("second up".into(), second));
 
     let aws_writes = rig.shim.mutating_calls();
-    assert!(aws_writes.is_empty(), "second up wrote to AWS: {aws_writes:?}");
+    assert!(
+        aws_writes.is_empty(),
+        "second up wrote to AWS: {aws_writes:?}"
+    );
     let scraper_writes: Vec<(String, String)> = rig.scrapers.requests()[scraper_calls..]
         .iter()
         .filter(|(method, _)| method != "GET")
@@ -733,7 +743,10 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
         .filter(|c| !c.contains("serviceaccounts"))
         .cloned()
         .collect();
-    assert!(amg_writes.is_empty(), "second up wrote to AMG: {amg_writes:?}");
+    assert!(
+        amg_writes.is_empty(),
+        "second up wrote to AMG: {amg_writes:?}"
+    );
     assert_eq!(
         format!("{:?}", rig.grafana.snapshot()),
         grafana_before,
@@ -768,7 +781,10 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     runs.push(("cleanup".into(), cleanup));
 
     let left = rig.rt.block_on(aws_inventory(&rig, &cluster_sg));
-    assert!(left.is_empty(), "AWS resources left after cleanup: {left:#?}");
+    assert!(
+        left.is_empty(),
+        "AWS resources left after cleanup: {left:#?}"
+    );
     let left = kube_inventory(&rig);
     assert!(
         left.is_empty(),
@@ -806,7 +822,12 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     secrets.push(kube_fake::TOKEN.to_string());
     let mut written: Vec<(String, String)> = runs
         .iter()
-        .map(|(what, r)| (format!("{what} output"), format!("{}\n{}", r.stdout, r.stderr)))
+        .map(|(what, r)| {
+            (
+                format!("{what} output"),
+                format!("{}\n{}", r.stdout, r.stderr),
+            )
+        })
         .collect();
     written.extend(text_files(rig.stack.path()));
     assert!(

@@ -290,7 +290,11 @@ impl KubeFake {
     /// Every stored object, as the API server would return it (for whole-cluster checks
     /// such as "nothing carries the stack's label").
     pub fn all_objects(&self) -> Vec<Value> {
-        self.lock().objects.values().map(|s| s.obj.clone()).collect()
+        self.lock()
+            .objects
+            .values()
+            .map(|s| s.obj.clone())
+            .collect()
     }
 
     /// A function reading one stored object, for a task that plays a controller.
