@@ -623,6 +623,17 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     for step in STEPS {
         assert_eq!(step_status(&doc, step), "succeeded", "{step}: {doc:#}");
     }
+    // kiali is turned off: nothing applied, and it does not stop `up`.
+    let kiali = doc["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "kiali"))
+        .expect("the kiali step");
+    assert_eq!(kiali["actions"], json!([]), "{kiali:#}");
+    assert_eq!(
+        kiali["notes"],
+        json!(["disabled by kiali.enabled: false"]),
+        "{kiali:#}"
+    );
     runs.push(("up".into(), first));
 
     let cluster_sg = doc["steps"]
@@ -682,6 +693,17 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     let workspace = workspaces[0].id.clone();
 
     // --- a second `up` changes nothing, at any emulator --------------------------------
+    // Let the controller task finish what the first run left it (e.g. the gateway's
+    // hostname), so the log below holds only the second run's calls. Bounded.
+    let mut writes = rig.kube.mutating_calls().len();
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = rig.kube.mutating_calls().len();
+        if now == writes {
+            break;
+        }
+        writes = now;
+    }
     rig.shim.reset_calls();
     rig.kube.clear_log();
     let scraper_calls = rig.scrapers.requests().len();
@@ -709,6 +731,17 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
             assert_eq!(op, "keep", "second up, {step}: {op} {kind} {name}");
         }
     }
+    let istio = doc["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "istio"))
+        .expect("the istio step");
+    assert_eq!(istio["outputs"]["mode"], "sidecar", "{istio:#}");
+    assert!(
+        istio["outputs"]["ingress_hostname"]
+            .as_str()
+            .is_some_and(|h| h.ends_with(".elb.us-east-1.amazonaws.com")),
+        "the gateway's load balancer hostname: {istio:#}"
+    );
     runs.push(("second up".into(), second));
 
     let aws_writes = rig.shim.mutating_calls();
