@@ -437,8 +437,9 @@ fn harness_rejects_commands_that_do_not_work() {
         let found = from_markdown("t.md", &format!("```sh\n{text}\n```\n"), &mut problems);
         found.into_iter().next().expect("one command")
     };
-    // A step this version cannot apply: fine with --dry-run, refused as written.
-    let wrong = check(&cmd("meshctl up --yes --config examples/ci-s3-state.yaml"));
+    // A step this version cannot apply (kiali, on in the demo; the CI example turns it off,
+    // so it no longer stops `up` there): fine with --dry-run, refused as written.
+    let wrong = check(&cmd("meshctl up --yes --config examples/demo.yaml"));
     assert!(
         wrong
             .iter()
