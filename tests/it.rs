@@ -15,6 +15,7 @@ mod config_env;
 mod config_init_comments;
 mod docs_commands;
 mod doctor_moto;
+mod e2e_stack;
 mod engine;
 mod flags;
 mod grafana_fakes;

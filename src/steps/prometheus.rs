@@ -324,6 +324,51 @@ impl PrometheusStep {
         )))
     }
 
+    /// Leave out the namespace and service account when this stack's `irsa` step made them
+    /// (labelled with component `irsa`): they are irsa's, carry the same role annotation, and
+    /// applying them here too would relabel them on every run, each step undoing the other.
+    /// Returns an action for each object left out.
+    async fn drop_irsa_owned(
+        kube: &Kube,
+        config: &Config,
+        objects: &mut Vec<DynamicObject>,
+    ) -> Result<Vec<Action>, Error> {
+        let ns = &config.prometheus.namespace;
+        let sa = &config.irsa.prometheus_service_account;
+        let mut kept = vec![];
+        for r in [
+            ObjectRef {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: ns.clone(),
+            },
+            ObjectRef {
+                api_version: "v1".into(),
+                kind: "ServiceAccount".into(),
+                namespace: Some(ns.clone()),
+                name: sa.clone(),
+            },
+        ] {
+            if !objects.iter().any(|o| ObjectRef::of(o) == r) {
+                continue;
+            }
+            let Some(live) = kube.get(&r).await? else {
+                continue;
+            };
+            let labels = live.metadata.labels.unwrap_or_default();
+            let irsa_made = labels.get(STACK_TAG) == Some(&config.name)
+                && labels.get(manifest::COMPONENT_LABEL).map(String::as_str)
+                    == Some(crate::steps::irsa::COMPONENT);
+            if irsa_made {
+                objects.retain(|o| ObjectRef::of(o) != r);
+                let (kind, name) = kind_name(&r);
+                kept.push(Action::new(Op::Keep, kind, name).detail("made by the irsa step"));
+            }
+        }
+        Ok(kept)
+    }
+
     /// Wait for `what` under `--timeout`, stopping at once on Ctrl-C.
     async fn kube_wait(
         ctx: &StepCtx,
@@ -725,6 +770,8 @@ impl Step for PrometheusStep {
                 );
                 plan.note(note);
             }
+            let kept = Self::drop_irsa_owned(&kube, config, &mut objects).await?;
+            plan.actions.extend(kept);
             let changes = kube.plan(COMPONENT, &objects, &Self::options(ctx)).await?;
             plan.actions.extend(actions(&changes));
         }
@@ -773,6 +820,8 @@ impl Step for PrometheusStep {
         if let Some(note) = Self::drop_foreign_namespace(&kube, config, &mut objects).await? {
             report.notes.push(note);
         }
+        let kept = Self::drop_irsa_owned(&kube, config, &mut objects).await?;
+        report.actions.extend(kept);
         let options = Self::options(ctx);
         let planned = kube.plan(COMPONENT, &objects, &options).await?;
         // Record what this run creates before creating it: a rollback then removes exactly

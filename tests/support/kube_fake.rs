@@ -287,6 +287,16 @@ impl KubeFake {
         self.lock().objects.get(&key).map(|s| s.obj.clone())
     }
 
+    /// Every stored object, as the API server would return it (for whole-cluster checks
+    /// such as "nothing carries the stack's label").
+    pub fn all_objects(&self) -> Vec<Value> {
+        self.lock()
+            .objects
+            .values()
+            .map(|s| s.obj.clone())
+            .collect()
+    }
+
     /// A function reading one stored object, for a task that plays a controller.
     pub fn probe(
         &self,
