@@ -327,6 +327,12 @@ const NODEGROUPS: &str = "  nodegroups:
 
 impl Env {
     fn new(test: &str, cluster_yaml: impl Fn(&[String]) -> String) -> Env {
+        Env::via(test, &moto(), cluster_yaml)
+    }
+
+    /// As [`Env::new`], with the EKS shim forwarding to `upstream` (moto, or another shim in
+    /// front of it).
+    fn via(test: &str, upstream: &str, cluster_yaml: impl Fn(&[String]) -> String) -> Env {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -356,7 +362,7 @@ impl Env {
         let stack = Stack::builder(test).yaml(&yaml).build();
         Env {
             stack,
-            shim: EksShim::start(&moto()),
+            shim: EksShim::start(upstream),
             vpc,
             subnets,
             kube,
@@ -1467,5 +1473,42 @@ fn a_failure_after_the_network_and_control_plane_rolls_back_the_vpc_too() {
         let left = stack_tagged(&stack).await;
         assert!(left.is_empty(), "left behind after rollback: {left:?}");
         assert!(vpc_exists(&env.vpc).await, "an untagged VPC was deleted");
+    });
+}
+
+#[test]
+fn the_control_plane_does_not_wait_for_nat_but_node_groups_do() {
+    // meshctl -> EKS shim -> EC2 shim (reports every NAT gateway as still pending) -> moto.
+    let ec2_shim = support::ec2_shim::Ec2Shim::start(&moto());
+    ec2_shim.hold_nat_gateways_pending(true);
+    let env = Env::via("own-vpc-nat", &ec2_shim.url, own_network_yaml);
+    let stack = env.stack.name.clone();
+    let run = env.run(&["cluster", "--yes", "--timeout", "10s"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("timed out") && run.stderr.contains("NAT gateway"),
+        "the timeout names what it waited for: {}",
+        run.stderr
+    );
+    let ops: Vec<String> = env.shim.calls().into_iter().map(|c| c.operation).collect();
+    let nat = ops
+        .iter()
+        .position(|o| o == "CreateNatGateway")
+        .unwrap_or_else(|| panic!("no NAT gateway: {ops:?}"));
+    let create = ops
+        .iter()
+        .position(|o| o == "POST /clusters")
+        .unwrap_or_else(|| panic!("no CreateCluster: {ops:?}"));
+    // The cluster was created while its NAT gateway was pending; no node group was.
+    assert!(nat < create, "{ops:?}");
+    assert!(
+        !ops.iter()
+            .any(|o| o.starts_with(&format!("POST /clusters/{stack}/node-groups"))),
+        "a node group was created before its NAT gateway was available: {ops:?}"
+    );
+    // The timed-out run is rolled back, network included.
+    block_on(async {
+        let left = stack_tagged(&stack).await;
+        assert!(left.is_empty(), "left behind: {left:?}");
     });
 }
