@@ -1283,6 +1283,23 @@ fn cluster_in_its_own_vpc_is_created_once_and_cleanup_leaves_nothing_tagged() {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // The report lists the network parts it created.
+    let created: Vec<String> = step_ops(&doc, "cluster")
+        .into_iter()
+        .filter(|(op, _, _)| op == "create")
+        .map(|(_, kind, _)| kind)
+        .collect();
+    for kind in [
+        "vpc",
+        "subnet",
+        "internet-gateway",
+        "nat-gateway",
+        "route-table",
+        "iam-role",
+        "eks-cluster",
+    ] {
+        assert!(created.iter().any(|k| k == kind), "{kind}: {created:?}");
+    }
     let ids = |key: &str| -> Vec<String> {
         let mut v: Vec<String> = outputs[key]
             .as_str()
