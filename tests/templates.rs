@@ -139,6 +139,9 @@ fn every_shipped_template_renders_for_the_example_configs() {
         "istio/ztunnel.yaml.j2",
     ];
     for (name, _) in meshctl::templates::TEMPLATES {
-        assert!(rendered.contains(name), "{name} is not rendered by a test");
+        assert!(
+            rendered.contains(name),
+            "{name} is not rendered by a test"
+        );
     }
 }

@@ -11,8 +11,8 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod amp_scraper_fake;
-pub mod appmesh_shim;
 pub mod ec2_shim;
+pub mod appmesh_shim;
 pub mod eks_auth;
 pub mod eks_pod_identity_fake;
 pub mod eks_shim;
