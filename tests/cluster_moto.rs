@@ -285,6 +285,7 @@ fn the_eks_shim_serves_what_moto_lacks_with_the_services_status_codes() {
 // The `cluster` and `nodes` steps through the binary.
 // ---------------------------------------------------------------------------------------
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use support::kube_fake::{self, KubeFake};
@@ -326,6 +327,12 @@ const NODEGROUPS: &str = "  nodegroups:
 
 impl Env {
     fn new(test: &str, cluster_yaml: impl Fn(&[String]) -> String) -> Env {
+        Env::via(test, &moto(), cluster_yaml)
+    }
+
+    /// As [`Env::new`], with the EKS shim forwarding to `upstream` (moto, or another shim in
+    /// front of it).
+    fn via(test: &str, upstream: &str, cluster_yaml: impl Fn(&[String]) -> String) -> Env {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -355,7 +362,7 @@ impl Env {
         let stack = Stack::builder(test).yaml(&yaml).build();
         Env {
             stack,
-            shim: EksShim::start(&moto()),
+            shim: EksShim::start(upstream),
             vpc,
             subnets,
             kube,
@@ -1044,4 +1051,481 @@ fn a_new_role_eks_cannot_assume_yet_is_retried_until_eks_accepts_it() {
     );
     let cleanup = env.run(&["cleanup", "--only", "cluster", "--yes"]);
     cleanup.expect_code(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The cluster in a network of its own (no `cluster.subnet_ids`): src/steps/network.rs.
+// ---------------------------------------------------------------------------------------
+
+fn ec2_filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
+fn ec2_tagged(tags: &[aws_sdk_ec2::types::Tag], stack: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+}
+
+/// Everything in moto that carries `meshctl.io/stack=<stack>`, as `kind id` (EC2 network
+/// parts and security groups, live NAT gateways, IAM roles, EKS clusters, OIDC providers).
+async fn stack_tagged(stack: &str) -> Vec<String> {
+    let conf = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let tf = || ec2_filter(&format!("tag:{STACK_TAG}"), stack);
+    let mut out = vec![];
+    let vpcs = ec2.describe_vpcs().send().await.expect("DescribeVpcs");
+    for v in vpcs.vpcs() {
+        if ec2_tagged(v.tags(), stack) {
+            out.push(format!("vpc {}", v.vpc_id().unwrap_or_default()));
+        }
+    }
+    let subnets = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    for s in subnets.subnets() {
+        if ec2_tagged(s.tags(), stack) {
+            out.push(format!("subnet {}", s.subnet_id().unwrap_or_default()));
+        }
+    }
+    let igws = ec2
+        .describe_internet_gateways()
+        .filters(tf())
+        .send()
+        .await
+        .expect("DescribeInternetGateways");
+    for g in igws.internet_gateways() {
+        out.push(format!(
+            "internet-gateway {}",
+            g.internet_gateway_id().unwrap_or_default()
+        ));
+    }
+    let nats = ec2
+        .describe_nat_gateways()
+        .send()
+        .await
+        .expect("DescribeNatGateways");
+    for n in nats.nat_gateways() {
+        let live = !matches!(
+            n.state(),
+            Some(
+                aws_sdk_ec2::types::NatGatewayState::Deleted
+                    | aws_sdk_ec2::types::NatGatewayState::Deleting
+            )
+        );
+        if live && ec2_tagged(n.tags(), stack) {
+            out.push(format!(
+                "nat-gateway {}",
+                n.nat_gateway_id().unwrap_or_default()
+            ));
+        }
+    }
+    let eips = ec2
+        .describe_addresses()
+        .filters(tf())
+        .send()
+        .await
+        .expect("DescribeAddresses");
+    for a in eips.addresses() {
+        out.push(format!(
+            "elastic-ip {}",
+            a.allocation_id().unwrap_or_default()
+        ));
+    }
+    let rts = ec2
+        .describe_route_tables()
+        .filters(tf())
+        .send()
+        .await
+        .expect("DescribeRouteTables");
+    for r in rts.route_tables() {
+        out.push(format!(
+            "route-table {}",
+            r.route_table_id().unwrap_or_default()
+        ));
+    }
+    let sgs = ec2
+        .describe_security_groups()
+        .send()
+        .await
+        .expect("DescribeSecurityGroups");
+    for g in sgs.security_groups() {
+        if ec2_tagged(g.tags(), stack) {
+            out.push(format!(
+                "security-group {}",
+                g.group_id().unwrap_or_default()
+            ));
+        }
+    }
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let roles = iam.list_roles().send().await.expect("ListRoles");
+    for r in roles.roles() {
+        if let Some(tags) = role_tags(r.role_name()).await
+            && tags.contains(&(STACK_TAG.to_string(), stack.to_string()))
+        {
+            out.push(format!("role {}", r.role_name()));
+        }
+    }
+    let providers = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .expect("ListOpenIDConnectProviders");
+    for p in providers.open_id_connect_provider_list() {
+        let arn = p.arn().unwrap_or_default();
+        let tags = iam
+            .list_open_id_connect_provider_tags()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .expect("ListOpenIDConnectProviderTags");
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == STACK_TAG && t.value() == stack)
+        {
+            out.push(format!("oidc-provider {arn}"));
+        }
+    }
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let clusters = eks.list_clusters().send().await.expect("ListClusters");
+    for name in clusters.clusters() {
+        let Ok(c) = eks.describe_cluster().name(name).send().await else {
+            continue;
+        };
+        if c.cluster()
+            .and_then(|c| c.tags())
+            .and_then(|t| t.get(STACK_TAG))
+            .is_some_and(|v| v == stack)
+        {
+            out.push(format!("eks-cluster {name}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The stack's own VPC: `(vpc id, [(subnet id, zone, tier tag)])`, found by the stack tag.
+async fn own_network(stack: &str) -> (String, Vec<(String, String, String)>) {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(ec2_filter(&format!("tag:{STACK_TAG}"), stack))
+        .send()
+        .await
+        .expect("DescribeVpcs");
+    assert_eq!(vpcs.vpcs().len(), 1, "one VPC for the stack: {vpcs:?}");
+    let vpc = vpcs.vpcs()[0].vpc_id().unwrap_or_default().to_string();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(ec2_filter("vpc-id", &vpc))
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    let list = subnets
+        .subnets()
+        .iter()
+        .map(|s| {
+            let tier = if s
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("kubernetes.io/role/elb"))
+            {
+                "public"
+            } else if s
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some("kubernetes.io/role/internal-elb"))
+            {
+                "private"
+            } else {
+                "other"
+            };
+            (
+                s.subnet_id().unwrap_or_default().to_string(),
+                s.availability_zone().unwrap_or_default().to_string(),
+                tier.to_string(),
+            )
+        })
+        .collect();
+    (vpc, list)
+}
+
+fn own_network_yaml(_: &[String]) -> String {
+    format!(
+        "cluster:\n  admins: [\"arn:aws:iam::123456789012:role/platform-admins\"]\n{NODEGROUPS}"
+    )
+}
+
+#[test]
+fn cluster_in_its_own_vpc_is_created_once_and_cleanup_leaves_nothing_tagged() {
+    let env = Env::new("cluster-own-vpc", own_network_yaml);
+    let stack = env.stack.name.clone();
+    let run = env.run(&["cluster", "--yes"]);
+    run.expect_code(0);
+    let doc = run.json();
+    let outputs = doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["step"] == "cluster")
+        .expect("the cluster step")["outputs"]
+        .clone();
+    let issuer = outputs["oidc_issuer"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let sg = outputs["cluster_security_group_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // The report lists the network parts it created.
+    let created: Vec<String> = step_ops(&doc, "cluster")
+        .into_iter()
+        .filter(|(op, _, _)| op == "create")
+        .map(|(_, kind, _)| kind)
+        .collect();
+    for kind in [
+        "vpc",
+        "subnet",
+        "internet-gateway",
+        "nat-gateway",
+        "route-table",
+        "iam-role",
+        "eks-cluster",
+    ] {
+        assert!(created.iter().any(|k| k == kind), "{kind}: {created:?}");
+    }
+    let ids = |key: &str| -> Vec<String> {
+        let mut v: Vec<String> = outputs[key]
+            .as_str()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+
+    block_on(async {
+        // One VPC for the stack, with DNS hostnames, public and private subnets in >= 2 zones.
+        let (vpc, subnets) = own_network(&stack).await;
+        assert_ne!(vpc, env.vpc, "the stack made its own VPC");
+        assert_eq!(outputs["vpc_id"], vpc.as_str(), "{outputs:#}");
+        let tier = |t: &str| -> (Vec<String>, BTreeSet<String>) {
+            let mut ids: Vec<String> = subnets
+                .iter()
+                .filter(|s| s.2 == t)
+                .map(|s| s.0.clone())
+                .collect();
+            ids.sort();
+            let zones = subnets
+                .iter()
+                .filter(|s| s.2 == t)
+                .map(|s| s.1.clone())
+                .collect();
+            (ids, zones)
+        };
+        let (public, public_zones) = tier("public");
+        let (private, private_zones) = tier("private");
+        assert!(public_zones.len() >= 2, "{subnets:?}");
+        assert_eq!(public_zones, private_zones, "{subnets:?}");
+        assert_eq!(ids("public_subnet_ids"), public);
+        assert_eq!(ids("private_subnet_ids"), private);
+        let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+        let dns = ec2
+            .describe_vpc_attribute()
+            .vpc_id(&vpc)
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+            .send()
+            .await
+            .expect("DescribeVpcAttribute");
+        assert_eq!(
+            dns.enable_dns_hostnames().and_then(|a| a.value()),
+            Some(true)
+        );
+        // Internet gateway, NAT gateway with its address, route tables: all tagged.
+        let tagged = stack_tagged(&stack).await;
+        for kind in [
+            "internet-gateway",
+            "nat-gateway",
+            "elastic-ip",
+            "route-table",
+        ] {
+            assert!(
+                tagged.iter().any(|t| t.starts_with(&format!("{kind} "))),
+                "no {kind} tagged for the stack: {tagged:?}"
+            );
+        }
+        // The cluster runs in the stack's private and public subnets, in API mode.
+        let eks = aws_sdk_eks::Client::new(&config_via(&env.shim.url).await);
+        let c = eks
+            .describe_cluster()
+            .name(&stack)
+            .send()
+            .await
+            .expect("DescribeCluster")
+            .cluster
+            .expect("the cluster");
+        assert_eq!(
+            c.access_config()
+                .and_then(|a| a.authentication_mode())
+                .map(|m| m.as_str()),
+            Some("API")
+        );
+        let vpc_config = c.resources_vpc_config().expect("resourcesVpcConfig");
+        assert_eq!(vpc_config.vpc_id(), Some(vpc.as_str()));
+        let mut cluster_subnets = vpc_config.subnet_ids().to_vec();
+        cluster_subnets.sort();
+        let mut all: Vec<String> = public.iter().chain(&private).cloned().collect();
+        all.sort();
+        assert_eq!(cluster_subnets, all);
+        // Both roles; node groups in the private subnets; Istio's rules; the OIDC provider.
+        for role in [format!("{stack}-cluster"), format!("{stack}-nodes")] {
+            assert!(
+                tagged.contains(&format!("role {role}")),
+                "{role}: {tagged:?}"
+            );
+        }
+        for ng in ["general", "spot"] {
+            let n = eks
+                .describe_nodegroup()
+                .cluster_name(&stack)
+                .nodegroup_name(ng)
+                .send()
+                .await
+                .expect("DescribeNodegroup")
+                .nodegroup
+                .expect("a node group");
+            let mut in_subnets = n.subnets().to_vec();
+            in_subnets.sort();
+            assert_eq!(in_subnets, private, "{ng}");
+        }
+        let rules = ingress_rules(&sg, &stack).await;
+        for port in [15017, 15012] {
+            assert!(rules.contains(&(port, sg.clone(), true)), "{rules:?}");
+        }
+        let providers = oidc_providers(&issuer, &stack).await;
+        assert_eq!(providers.len(), 1, "{providers:?}");
+        assert!(providers[0].1);
+    });
+
+    // A second run observes and changes nothing, network included.
+    env.shim.reset_calls();
+    let again = env.run(&["cluster", "--yes"]);
+    again.expect_code(0);
+    let mutating = env.shim.mutating_calls();
+    assert!(mutating.is_empty(), "second run mutated: {mutating:?}");
+    assert!(
+        env.shim
+            .calls()
+            .iter()
+            .any(|c| c.operation == "DescribeVpcs"),
+        "the second run did not look at the network through the shim"
+    );
+    let doc = again.json();
+    for step in ["cluster", "nodes"] {
+        for (op, kind, name) in step_ops(&doc, step) {
+            assert_eq!(op, "keep", "{step}: {kind} {name}");
+        }
+    }
+    let plan = env.run(&["cluster", "--dry-run"]);
+    plan.expect_code(0);
+    assert_eq!(plan.json()["summary"]["create"], 0, "{}", plan.stdout);
+
+    let cleanup = env.run(&["cleanup", "--only", "cluster", "--yes"]);
+    cleanup.expect_code(0);
+    block_on(async {
+        let left = stack_tagged(&stack).await;
+        assert!(left.is_empty(), "left behind: {left:?}");
+        let eks = aws_sdk_eks::Client::new(&config_via(&env.shim.url).await);
+        assert!(eks.describe_cluster().name(&stack).send().await.is_err());
+        assert!(vpc_exists(&env.vpc).await, "an untagged VPC was deleted");
+    });
+    // Load balancers first, node groups before the cluster, the VPC last.
+    let ops: Vec<String> = env.shim.calls().into_iter().map(|c| c.operation).collect();
+    let at = |needle: &str| {
+        ops.iter()
+            .rposition(|o| o.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle}: {ops:?}"))
+    };
+    assert!(
+        at(&format!("DELETE /clusters/{stack}/node-groups/"))
+            < at(&format!("DELETE /clusters/{stack}"))
+    );
+    assert!(at(&format!("DELETE /clusters/{stack}")) < at("DeleteNatGateway"));
+    assert!(at("DeleteNatGateway") < at("DeleteVpc"));
+}
+
+#[test]
+fn a_failure_after_the_network_and_control_plane_rolls_back_the_vpc_too() {
+    let env = Env::new("own-vpc-rollback", own_network_yaml);
+    let stack = env.stack.name.clone();
+    env.shim.fail_next(
+        &format!("POST /clusters/{stack}/node-groups"),
+        400,
+        "InvalidParameterException",
+        "injected: the requested instance type is not offered in this zone",
+        1,
+    );
+    let run = env.run(&["cluster", "--yes"]);
+    run.expect_code(1);
+    let ops: Vec<String> = env.shim.calls().into_iter().map(|c| c.operation).collect();
+    assert!(ops.iter().any(|o| o == "CreateVpc"), "{ops:?}");
+    assert!(ops.iter().any(|o| o == "CreateNatGateway"), "{ops:?}");
+    let at = |needle: &str| {
+        ops.iter()
+            .position(|o| o == needle)
+            .unwrap_or_else(|| panic!("no {needle}: {ops:?}"))
+    };
+    // Newest first: the cluster goes before the network it ran in.
+    assert!(at(&format!("DELETE /clusters/{stack}")) < at("DeleteNatGateway"));
+    assert!(at("DeleteNatGateway") < at("DeleteVpc"));
+    block_on(async {
+        let left = stack_tagged(&stack).await;
+        assert!(left.is_empty(), "left behind after rollback: {left:?}");
+        assert!(vpc_exists(&env.vpc).await, "an untagged VPC was deleted");
+    });
+}
+
+#[test]
+fn the_control_plane_does_not_wait_for_nat_but_node_groups_do() {
+    // meshctl -> EKS shim -> EC2 shim (reports every NAT gateway as still pending) -> moto.
+    let ec2_shim = support::ec2_shim::Ec2Shim::start(&moto());
+    ec2_shim.hold_nat_gateways_pending(true);
+    let env = Env::via("own-vpc-nat", &ec2_shim.url, own_network_yaml);
+    let stack = env.stack.name.clone();
+    let run = env.run(&["cluster", "--yes", "--timeout", "10s"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("timed out") && run.stderr.contains("NAT gateway"),
+        "the timeout names what it waited for: {}",
+        run.stderr
+    );
+    let ops: Vec<String> = env.shim.calls().into_iter().map(|c| c.operation).collect();
+    let nat = ops
+        .iter()
+        .position(|o| o == "CreateNatGateway")
+        .unwrap_or_else(|| panic!("no NAT gateway: {ops:?}"));
+    let create = ops
+        .iter()
+        .position(|o| o == "POST /clusters")
+        .unwrap_or_else(|| panic!("no CreateCluster: {ops:?}"));
+    // The cluster was created while its NAT gateway was pending; no node group was.
+    assert!(nat < create, "{ops:?}");
+    assert!(
+        !ops.iter()
+            .any(|o| o.starts_with(&format!("POST /clusters/{stack}/node-groups"))),
+        "a node group was created before its NAT gateway was available: {ops:?}"
+    );
+    // The timed-out run is rolled back, network included.
+    block_on(async {
+        let left = stack_tagged(&stack).await;
+        assert!(left.is_empty(), "left behind: {left:?}");
+    });
 }

@@ -851,7 +851,12 @@ pub(crate) fn vpc_cidr(cidr: &str) -> Result<(), String> {
             net[0], net[1], net[2], net[3]
         ));
     }
-    Ok(())
+    // The network's own layout rule (src/steps/network.rs), so a block it would refuse stops
+    // here, with exit code 2, before any call.
+    match crate::steps::network::vpc_cidr_problem(cidr) {
+        Some(problem) => Err(format!("{problem}; {FIX}")),
+        None => Ok(()),
+    }
 }
 
 /// EKS node group names.
@@ -1546,6 +1551,26 @@ mod tests {
                 .unwrap_err()
                 .contains("`10.0.0.0/16`")
         );
+    }
+
+    #[test]
+    fn every_vpc_cidr_validation_accepts_the_network_can_lay_out() {
+        for cidr in [
+            "10.0.0.0/16",
+            "10.0.0.0/15",
+            "10.0.0.0/24",
+            "10.0.0.0/25",
+            "172.31.0.0/20",
+            "ten/16",
+        ] {
+            if vpc_cidr(cidr).is_ok() {
+                assert_eq!(
+                    crate::steps::network::vpc_cidr_problem(cidr),
+                    None,
+                    "{cidr}"
+                );
+            }
+        }
     }
 
     #[test]

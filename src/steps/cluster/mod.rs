@@ -1482,12 +1482,11 @@ impl Step for ClusterStep {
                 check_version(&eks, &config.cluster.version).await?;
             }
             ctx.progress.message("preparing the network");
-            let net = network::ensure(ctx, &network_spec(config)).await?;
-            for a in network::plan(ctx, &network_spec(config)).await? {
-                if a.op == Op::Keep {
-                    report.actions.push(a);
-                }
-            }
+            // What `ensure` is about to do (create, update, keep), observed first, for the report.
+            let spec = network_spec(config);
+            let network_actions = network::plan(ctx, &spec).await?;
+            let net = network::ensure(ctx, &spec).await?;
+            report.actions.extend(network_actions);
             let [cluster_spec, node_spec] = role_specs(config);
             let cluster_role = ensure_role(ctx, &cluster_spec, &mut report).await?;
             let node_role = ensure_role(ctx, &node_spec, &mut report).await?;

@@ -448,7 +448,9 @@ impl Step for NodesStep {
                 "run `meshctl cluster` first",
             ));
         };
-        // The subnets: the network the cluster step made or adopted (an observation only).
+        // The private subnets: the network the cluster step made (found again by `ensure`, which
+        // makes no call when nothing changed) once its NAT gateways are available, with the
+        // private routes to them; or the adopted cluster's subnets.
         let net = if config.cluster.create {
             let net = network::ensure(ctx, &super::network_spec(config)).await?;
             network::wait_nat(ctx, &net).await?;
