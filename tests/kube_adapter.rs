@@ -787,3 +787,31 @@ async fn connection_problems_name_the_file_or_endpoint_and_how_to_fix() {
     .expect("a CA bundle that is not PEM");
     assert!(err.to_string().contains("CA bundle"), "{err}");
 }
+
+#[tokio::test]
+async fn plan_of_an_object_whose_namespace_an_earlier_step_creates_is_a_create_with_a_note() {
+    let (fake, kube, _dir) = setup(Options::default()).await;
+    let proxy = objects(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: proxy\n  namespace: made-by-another-step\nspec:\n  ports:\n  - port: 8080\n",
+    );
+    let plan = kube
+        .plan("proxy", &proxy, &opts())
+        .await
+        .expect("a plan, not a 404, while the namespace does not exist yet");
+    assert_eq!(plan.objects.len(), 1);
+    assert_eq!(plan.objects[0].op, Op::Create);
+    assert!(
+        plan.objects[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("namespace does not exist yet")),
+        "{plan}"
+    );
+    assert!(fake.mutating_calls().is_empty(), "a plan writes nothing");
+    // Applying it while the namespace is still missing fails as the API server says.
+    let err = kube
+        .apply("proxy", &proxy, &opts())
+        .await
+        .expect_err("no namespace, no apply");
+    assert_eq!(err.status_code(), Some(404), "{err}");
+}

@@ -345,6 +345,18 @@ impl Kube {
         }
     }
 
+    /// Whether `r`'s namespace exists (`true` for cluster-scoped objects).
+    async fn namespace_exists(&self, r: &ObjectRef) -> Result<bool, KubeError> {
+        let Some(ns) = r.namespace.as_deref() else {
+            return Ok(true);
+        };
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        api.get_opt(ns)
+            .await
+            .map(|found| found.is_some())
+            .map_err(|e| KubeError::from_kube("read", &format!("namespace {ns}"), e))
+    }
+
     /// Label, sort and plan `objects` for `component` by server-side dry-run apply.
     pub async fn plan(
         &self,
@@ -418,6 +430,18 @@ impl Kube {
                     Op::Create,
                     vec![],
                     Some("its namespace is created first"),
+                ));
+            }
+            // A whole-stack plan comes before any apply: the namespace may be one an earlier
+            // step of the same run creates (irsa makes the collectors' namespaces). The apply
+            // itself still fails if it is missing then.
+            Err(::kube::Error::Api(s))
+                if s.code == 404 && existing.is_none() && !self.namespace_exists(&r).await? =>
+            {
+                return Ok(change(
+                    Op::Create,
+                    vec![],
+                    Some("its namespace does not exist yet: an earlier step creates it"),
                 ));
             }
             Err(e) => {
