@@ -342,18 +342,7 @@ impl Env {
         let (vpc, subnets) = block_on(vpc_with_subnets(&next_prefix()));
         let dir = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-                 clusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-                 users:\n- name: admin\n  user: {{token: {}}}\n\
-                 contexts:\n- name: fake\n  context: {{cluster: fake, user: admin}}\n",
-                kube.url,
-                kube_fake::TOKEN
-            ),
-        )
-        .expect("write the kubeconfig");
+        kube_fake::write_kubeconfig(&kubeconfig, &kube.url);
         let yaml = format!(
             "{}kubernetes:\n  kubeconfig: \"{}\"\n",
             cluster_yaml(&subnets),

@@ -76,18 +76,7 @@ impl Rig {
         // file there, and the fake's static token is in this file by design.
         let kdir = tempfile::tempdir().expect("a directory for the kubeconfig");
         let kubeconfig = kdir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-                 clusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-                 users:\n- name: admin\n  user: {{token: {}}}\n\
-                 contexts:\n- name: fake\n  context: {{cluster: fake, user: admin}}\n",
-                kube.url,
-                kube_fake::TOKEN
-            ),
-        )
-        .expect("write the kubeconfig");
+        kube_fake::write_kubeconfig(&kubeconfig, &kube.url);
         let yaml = format!(
             "cluster:\n  nodegroups:\n    - name: general\n      instance_types: [m5.large]\n      \
              min_size: 1\n      max_size: 2\n      desired_size: 1\n\

@@ -44,18 +44,7 @@ impl Env {
         let fake = rt.block_on(KubeFake::start(Options::default()));
         let kdir = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = kdir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-                 clusters:\n- name: fake\n  cluster: {{server: \"{}\"}}\n\
-                 users:\n- name: admin\n  user: {{token: {}}}\n\
-                 contexts:\n- name: fake\n  context: {{cluster: fake, user: admin}}\n",
-                server.unwrap_or(&fake.url),
-                kube_fake::TOKEN
-            ),
-        )
-        .expect("write the kubeconfig");
+        kube_fake::write_kubeconfig(&kubeconfig, server.unwrap_or(&fake.url));
         let stack = Stack::builder(test)
             .yaml(&format!(
                 "kubernetes:\n  kubeconfig: \"{}\"\n  context: fake\n{extra_yaml}",

@@ -1360,3 +1360,18 @@ fn settle(st: &mut State) {
         }
     }
 }
+
+/// Write a kubeconfig at `path` whose one context (`fake`, the current one) reaches the API
+/// server fake at `server` with its static admin token ([`TOKEN`]).
+pub fn write_kubeconfig(path: &std::path::Path, server: &str) {
+    std::fs::write(
+        path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
+             clusters:\n- name: fake\n  cluster: {{server: \"{server}\"}}\n\
+             users:\n- name: admin\n  user: {{token: {TOKEN}}}\n\
+             contexts:\n- name: fake\n  context: {{cluster: fake, user: admin}}\n"
+        ),
+    )
+    .expect("write the kubeconfig");
+}
