@@ -730,6 +730,7 @@ impl Step for PrometheusStep {
             });
         } else {
             let kube = Self::connect(ctx).await?;
+            let mut ask = objects;
             if !managed {
                 let missing = Self::missing_identity(&kube, config).await?;
                 if !missing.is_empty() {
@@ -738,8 +739,23 @@ impl Step for PrometheusStep {
                         Self::describe(&missing)
                     ));
                 }
+                // No dry run can place an object in a namespace that does not exist yet.
+                let ns = &config.prometheus.namespace;
+                if missing.iter().any(|r| r.kind == "Namespace") {
+                    let (inside, outside): (Vec<_>, Vec<_>) = ask
+                        .into_iter()
+                        .partition(|o| o.metadata.namespace.as_deref() == Some(ns.as_str()));
+                    for o in &inside {
+                        let (kind, name) = kind_name(&ObjectRef::of(o));
+                        plan.push(
+                            Action::new(Op::Create, kind, name)
+                                .detail("its namespace is created first, by `irsa`"),
+                        );
+                    }
+                    ask = outside;
+                }
             }
-            let changes = kube.plan(COMPONENT, &objects, &Self::options(ctx)).await?;
+            let changes = kube.plan(COMPONENT, &ask, &Self::options(ctx)).await?;
             plan.actions.extend(actions(&changes));
         }
         if managed {
