@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('amp', 'amp', [CompletionResultType]::ParameterValue, 'Amazon Managed Service for Prometheus workspace and Istio rules')
             [CompletionResult]::new('irsa', 'irsa', [CompletionResultType]::ParameterValue, 'IAM roles for service accounts used by the collectors')
             [CompletionResult]::new('prometheus', 'prometheus', [CompletionResultType]::ParameterValue, 'Prometheus remote-writing Istio metrics to AMP with SigV4')
+            [CompletionResult]::new('kiali', 'kiali', [CompletionResultType]::ParameterValue, 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)')
             [CompletionResult]::new('grafana', 'grafana', [CompletionResultType]::ParameterValue, 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards')
             [CompletionResult]::new('pagerduty', 'pagerduty', [CompletionResultType]::ParameterValue, 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove everything this stack owns, found by tags and labels')
@@ -56,10 +57,10 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
+            [CompletionResult]::new('traffic', 'traffic', [CompletionResultType]::ParameterValue, 'Send HTTP load to the sample''s product page (or --url) and summarise latency and errors')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Write or merge a kubeconfig context for the stack''s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('kiali', 'kiali', [CompletionResultType]::ParameterValue, 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -206,6 +207,68 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;kiali' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another run''s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;kiali;open' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Local port to listen on (127.0.0.1)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another run''s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;kiali;help' {
+            [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'meshctl;kiali;help;open' {
+            break
+        }
+        'meshctl;kiali;help;help' {
             break
         }
         'meshctl;grafana' {
@@ -420,6 +483,34 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
         }
         'meshctl;token' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Name of the EKS cluster the token is for (the API server checks it)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another run''s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
+            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
+            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
+            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'meshctl;traffic' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'URL to load; default: the Bookinfo product page behind the ingress gateway')
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'Stop after this many requests (default 100 when --duration is not given)')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (e.g. 30s, 5m); with --requests, whichever comes first')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
@@ -774,30 +865,6 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'meshctl;kiali' {
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Stack configuration file')
-            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (overrides `region` in the config file)')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS shared-config profile to use for credentials')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format. With `json`, progress goes to stderr and stdout holds one JSON document')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Longest time to wait for any one resource to become ready or deleted (e.g. 20m, 90s; at least 10s)')
-            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Longest time one attempt of one AWS call may take (connecting: at most 10s of it); an endpoint that does not answer in time fails the call after the SDK''s retries')
-            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long to wait for another run''s lock on the stack before giving up (e.g. 5m; default 0s: fail at once)')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required for changes when there is no terminal)')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and make no change')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail in logs (-v, -vv)')
-            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain output without colour (NO_COLOR is honoured too)')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Create or delete resources but do not wait for them to become ready or gone')
-            [CompletionResult]::new('--no-rollback', '--no-rollback', [CompletionResultType]::ParameterName, 'Keep what a failed run created instead of rolling it back (for debugging)')
-            [CompletionResult]::new('--force-unlock', '--force-unlock', [CompletionResultType]::ParameterName, 'Remove a lock left behind by a run that no longer exists, then continue')
-            [CompletionResult]::new('--allow-region-change', '--allow-region-change', [CompletionResultType]::ParameterName, 'Run even though the stack''s state says its resources live in another region or account than this command would use (otherwise meshctl stops, exit code 2)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'meshctl;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Create or update the whole stack, running independent steps concurrently')
             [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'EKS cluster, VPC, node groups and OIDC provider')
@@ -805,6 +872,7 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('amp', 'amp', [CompletionResultType]::ParameterValue, 'Amazon Managed Service for Prometheus workspace and Istio rules')
             [CompletionResult]::new('irsa', 'irsa', [CompletionResultType]::ParameterValue, 'IAM roles for service accounts used by the collectors')
             [CompletionResult]::new('prometheus', 'prometheus', [CompletionResultType]::ParameterValue, 'Prometheus remote-writing Istio metrics to AMP with SigV4')
+            [CompletionResult]::new('kiali', 'kiali', [CompletionResultType]::ParameterValue, 'Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it)')
             [CompletionResult]::new('grafana', 'grafana', [CompletionResultType]::ParameterValue, 'Amazon Managed Grafana workspace, AMP data source and Istio dashboards')
             [CompletionResult]::new('pagerduty', 'pagerduty', [CompletionResultType]::ParameterValue, 'PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event)')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove everything this stack owns, found by tags and labels')
@@ -813,10 +881,10 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the data path end to end (AMP query, Grafana data source and dashboards, PagerDuty contact point) and name the first broken link with its likely fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented meshctl.yaml')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries (what `aws eks get-token` prints; no AWS CLI needed and no network call)')
+            [CompletionResult]::new('traffic', 'traffic', [CompletionResultType]::ParameterValue, 'Send HTTP load to the sample''s product page (or --url) and summarise latency and errors')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Write or merge a kubeconfig context for the stack''s EKS cluster whose user runs `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Migrate another service mesh to Istio (`migrate appmesh …`, docs/migrate-appmesh.md)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('kiali', 'kiali', [CompletionResultType]::ParameterValue, 'Kiali reading AMP through a SigV4 proxy [plan only: --dry-run]')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -836,6 +904,13 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             break
         }
         'meshctl;help;prometheus' {
+            break
+        }
+        'meshctl;help;kiali' {
+            [CompletionResult]::new('open', 'open', [CompletionResultType]::ParameterValue, 'Port-forward to Kiali through the API server and print the local URL (until Ctrl-C)')
+            break
+        }
+        'meshctl;help;kiali;open' {
             break
         }
         'meshctl;help;grafana' {
@@ -864,6 +939,9 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             break
         }
         'meshctl;help;token' {
+            break
+        }
+        'meshctl;help;traffic' {
             break
         }
         'meshctl;help;kubeconfig' {
@@ -901,9 +979,6 @@ Register-ArgumentCompleter -Native -CommandName 'meshctl' -ScriptBlock {
             break
         }
         'meshctl;help;completions' {
-            break
-        }
-        'meshctl;help;kiali' {
             break
         }
         'meshctl;help;help' {

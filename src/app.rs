@@ -79,6 +79,11 @@ pub async fn main(cli: Cli) -> i32 {
     // a handler would leave Ctrl-C unanswered at an `init` question.
     let cancel = match cli.command {
         Command::Init(_) | Command::Completions { .. } => CancellationToken::new(),
+        // They create nothing: Ctrl-C just ends them (traffic still prints its report).
+        Command::Traffic(_)
+        | Command::Kiali(crate::cli::KialiArgs {
+            action: Some(crate::cli::KialiAction::Open { .. }),
+        }) => stop_on_signal(),
         _ => install_signal_handlers(ui.clone()),
     };
     let result = run(&cli, &ui, &cancel).await;
@@ -171,7 +176,7 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         Command::Amp => one(StepId::Amp),
         Command::Irsa => one(StepId::Irsa),
         Command::Prometheus => one(StepId::Prometheus),
-        Command::Kiali => one(StepId::Kiali),
+        Command::Kiali(_) => one(StepId::Kiali),
         Command::Grafana => one(StepId::Grafana),
         Command::Pagerduty(_) => one(StepId::Pagerduty),
         Command::Cleanup(a) => Some(("cleanup".into(), graph::select(&a.only))),
@@ -182,7 +187,8 @@ fn selection(command: &Command) -> Option<(String, Vec<StepId>)> {
         | Command::Token(_)
         | Command::Doctor
         | Command::Kubeconfig(_)
-        | Command::Migrate(_) => None,
+        | Command::Migrate(_)
+        | Command::Traffic(_) => None,
     }
 }
 
@@ -269,6 +275,48 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
             ui.emit(&report);
             return Ok(exit::OK);
         }
+        Command::Kiali(crate::cli::KialiArgs {
+            action: Some(crate::cli::KialiAction::Open { port }),
+        }) => {
+            let ctx = cluster_ctx(g, ui, cancel).await?;
+            let kube = crate::kube::connect(&ctx).await?;
+            crate::steps::kiali_open::open(&kube, &ctx.config.kiali.namespace, *port, ui, cancel)
+                .await?;
+            return Ok(exit::OK);
+        }
+        Command::Traffic(args) => {
+            let url = match &args.url {
+                Some(url) => url.clone(),
+                None => {
+                    let ctx = cluster_ctx(g, ui, cancel).await?;
+                    let kube = crate::kube::connect(&ctx).await?;
+                    crate::steps::sample::product_page_url(&kube).await?.ok_or_else(|| {
+                        Error::usage(
+                            "the ingress gateway has no load balancer address yet, so there is no product page URL",
+                            "wait for `meshctl istio` (with `istio.sample: bookinfo`) to finish, or pass --url",
+                        )
+                    })?
+                }
+            };
+            let load = crate::traffic::Load {
+                url,
+                requests: match (args.requests, args.duration) {
+                    (None, None) => Some(100),
+                    (n, _) => n,
+                },
+                concurrency: args.concurrency,
+                duration: args.duration,
+            };
+            crate::traffic::validate(&load)?;
+            let client = crate::http::client("traffic", None)?;
+            let report = crate::traffic::run(client, &load, cancel).await?;
+            ui.emit(&report);
+            return Ok(if report.interrupted {
+                exit::INTERRUPTED
+            } else {
+                exit::OK
+            });
+        }
         _ => {}
     }
     let Some((command, selected)) = selection(&cli.command) else {
@@ -324,6 +372,32 @@ async fn run(cli: &Cli, ui: &Ui, cancel: &CancellationToken) -> Result<i32, Erro
         // Online runs always have a store; without one, say what is missing.
         (_, false, None) => Err(Error::NoCredentials),
     }
+}
+
+/// A context for commands that only talk to the cluster (`kiali open`, `traffic`): the config,
+/// credentials and state, no lock and no ledger.
+async fn cluster_ctx(
+    g: &GlobalArgs,
+    ui: &Ui,
+    cancel: &CancellationToken,
+) -> Result<StepCtx, Error> {
+    let prepared = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Error::Interrupted),
+        prepared = prepare(g, ui, Kind::Status, &[]) => prepared?,
+    };
+    Ok(StepCtx {
+        ledger: Ledger::scratch(&prepared.config.name),
+        config: prepared.config,
+        aws: prepared.aws,
+        options: RunOptions {
+            poll_interval: poll_interval_from_env()?,
+            ..RunOptions::default()
+        },
+        state: prepared.state,
+        progress: StepProgress::silent("meshctl"),
+        cancel: cancel.clone(),
+    })
 }
 
 /// What a command needs before it can plan: everything here is read-only.
@@ -797,6 +871,22 @@ fn install_signal_handlers(ui: Ui) -> CancellationToken {
             "interrupted again ({second}): exiting now; the ledger is saved, so `meshctl up` \
              resumes and `meshctl cleanup` removes what exists"
         ));
+        std::process::exit(exit::INTERRUPTED);
+    });
+    cancel
+}
+
+/// Ctrl-C or SIGTERM cancels the returned token, quietly; a second one exits at once.
+fn stop_on_signal() -> CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::spawn(async move {
+        next_signal(&mut int, &mut term).await;
+        token.cancel();
+        next_signal(&mut int, &mut term).await;
         std::process::exit(exit::INTERRUPTED);
     });
     cancel

@@ -116,8 +116,8 @@ pub enum Command {
     Irsa,
     /// Prometheus remote-writing Istio metrics to AMP with SigV4.
     Prometheus,
-    /// Kiali reading AMP through a SigV4 proxy.
-    Kiali,
+    /// Kiali reading AMP through a SigV4 proxy (`kiali open` port-forwards to it).
+    Kiali(KialiArgs),
     /// Amazon Managed Grafana workspace, AMP data source and Istio dashboards.
     Grafana,
     /// PagerDuty service and Grafana alerting to it (`pagerduty test` sends a test event).
@@ -137,6 +137,8 @@ pub enum Command {
     /// Print an EKS bearer token as a client-go ExecCredential, for kubeconfig `exec` entries
     /// (what `aws eks get-token` prints; no AWS CLI needed and no network call).
     Token(TokenArgs),
+    /// Send HTTP load to the sample's product page (or --url) and summarise latency and errors.
+    Traffic(TrafficArgs),
     /// Write or merge a kubeconfig context for the stack's EKS cluster whose user runs
     /// `meshctl token` (what `aws eks update-kubeconfig` does; no AWS CLI needed).
     Kubeconfig(KubeconfigArgs),
@@ -187,6 +189,38 @@ pub struct PagerdutyArgs {
 pub enum PagerdutyAction {
     /// Send a test event through the Events API v2, report its dedup key, then resolve it.
     Test,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct KialiArgs {
+    #[command(subcommand)]
+    pub action: Option<KialiAction>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum KialiAction {
+    /// Port-forward to Kiali through the API server and print the local URL (until Ctrl-C).
+    Open {
+        /// Local port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 20001)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TrafficArgs {
+    /// URL to load; default: the Bookinfo product page behind the ingress gateway.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Stop after this many requests (default 100 when --duration is not given).
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Stop after this long (e.g. 30s, 5m); with --requests, whichever comes first.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -273,7 +307,11 @@ impl Command {
             Command::Amp => "amp",
             Command::Irsa => "irsa",
             Command::Prometheus => "prometheus",
-            Command::Kiali => "kiali",
+            Command::Kiali(KialiArgs {
+                action: Some(KialiAction::Open { .. }),
+            }) => "kiali open",
+            Command::Kiali(_) => "kiali",
+            Command::Traffic(_) => "traffic",
             Command::Grafana => "grafana",
             Command::Pagerduty(PagerdutyArgs {
                 action: Some(PagerdutyAction::Test),
@@ -304,6 +342,10 @@ impl Command {
             Command::Init(_) => Family::Init,
             Command::Completions { .. } => Family::Completions,
             Command::Token(_) => Family::Token,
+            Command::Kiali(KialiArgs {
+                action: Some(KialiAction::Open { .. }),
+            })
+            | Command::Traffic(_) => Family::Probe,
             Command::Doctor => Family::Doctor,
             Command::Kubeconfig(_) => Family::Kubeconfig,
             Command::Migrate(a) => {
@@ -326,37 +368,79 @@ const SCOPES: &[(&str, &[Family])] = {
         (
             "config",
             &[
-                Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig, MigrateRead, MigrateChange,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
             ],
         ),
         (
             "region",
             &[
-                Apply, Cleanup, Status, Probe, Init, Token, Doctor, Kubeconfig, MigrateRead,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Token,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
                 MigrateChange,
             ],
         ),
         (
             "profile",
             &[
-                Apply, Cleanup, Status, Probe, Token, Doctor, Kubeconfig, MigrateRead, MigrateChange,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Token,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
             ],
         ),
         (
             "call-timeout",
             &[
-                Apply, Cleanup, Status, Probe, Doctor, Kubeconfig, MigrateRead, MigrateChange,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
             ],
         ),
         ("allow-region-change", &[Apply, Cleanup, Status]),
         (
             "output",
             &[
-                Apply, Cleanup, Status, Probe, Init, Doctor, Kubeconfig, MigrateRead, MigrateChange,
+                Apply,
+                Cleanup,
+                Status,
+                Probe,
+                Init,
+                Doctor,
+                Kubeconfig,
+                MigrateRead,
+                MigrateChange,
             ],
         ),
         ("yes", &[Apply, Cleanup, MigrateChange]),
-        ("dry-run", &[Apply, Cleanup, Init, Kubeconfig, MigrateChange]),
+        (
+            "dry-run",
+            &[Apply, Cleanup, Init, Kubeconfig, MigrateChange],
+        ),
         ("timeout", &[Apply, Cleanup, MigrateChange]),
         ("no-wait", &[Apply, Cleanup]),
         ("no-rollback", &[Apply]),
@@ -371,7 +455,7 @@ fn family_names(f: Family) -> &'static str {
         Family::Apply => "up, cluster, istio, amp, irsa, prometheus, kiali, grafana, pagerduty",
         Family::Cleanup => "cleanup",
         Family::Status => "status, verify",
-        Family::Probe => "pagerduty test",
+        Family::Probe => "pagerduty test, kiali open, traffic",
         Family::Init => "init",
         Family::Completions => "completions",
         Family::Token => "token",

@@ -40,6 +40,18 @@ pub const ISTIO_CHART_REPOSITORY: &str = "https://istio-release.storage.googleap
 pub const MAX_USER_TAGS: usize = 45;
 /// The shortest `prometheus.scrape_interval`.
 pub const MIN_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+/// The `kiali-server` chart version meshctl installs by default (the chart version is the Kiali
+/// version).
+pub const KIALI_CHART_VERSION: &str = "2.24.0";
+/// The Kiali chart repository.
+pub const KIALI_CHARTS: &str = "https://kiali.org/helm-charts";
+/// The SigV4 proxy image: 1.10 is built with an AWS SDK that reads EKS Pod Identity credentials
+/// as well as IRSA web-identity tokens (awslabs/aws-sigv4-proxy#190, SDK bump in #231).
+pub const SIGV4_PROXY_IMAGE: &str = "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.10";
+/// Kiali login strategies meshctl offers.
+pub const KIALI_AUTH_STRATEGIES: &[&str] = &["token", "anonymous"];
+/// Sample applications `istio.sample` can install.
+pub const SAMPLES: &[&str] = &["bookinfo"];
 /// The shortest scrape interval an AMP managed collector accepts (`prometheus.mode:
 /// managed-collector`).
 pub const MIN_MANAGED_SCRAPE_INTERVAL: Duration = Duration::from_secs(30);
@@ -189,6 +201,8 @@ pub struct IstioConfig {
     pub default_deny: bool,
     /// Namespaces that join the mesh (created when missing).
     pub namespaces: Vec<String>,
+    /// Sample application installed at the end of the `istio` step: `bookinfo`, or unset.
+    pub sample: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -348,6 +362,19 @@ pub struct RemoteWriteQueue {
 pub struct KialiConfig {
     pub enabled: bool,
     pub namespace: String,
+    /// Version of the `kiali-server` chart (and of Kiali), `MAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// Where the chart comes from: an HTTPS chart repository, `oci://…`, or a local directory
+    /// of packaged charts (`kiali-server-<version>.tgz`).
+    pub charts: String,
+    /// A values file merged over the values meshctl renders.
+    pub values: Option<PathBuf>,
+    /// How people log in to Kiali: `token` (a Kubernetes token) or `anonymous`.
+    pub auth_strategy: String,
+    /// How far back Kiali may query AMP (`thanos_proxy.retention_period`), e.g. `150d`.
+    pub retention_period: String,
+    /// The SigV4 proxy image Kiali queries AMP through.
+    pub proxy_image: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -476,6 +503,7 @@ impl Default for IstioConfig {
             mtls: MtlsMode::default(),
             default_deny: false,
             namespaces: vec![],
+            sample: None,
         }
     }
 }
@@ -558,6 +586,12 @@ impl Default for KialiConfig {
         KialiConfig {
             enabled: true,
             namespace: "istio-system".into(),
+            version: KIALI_CHART_VERSION.into(),
+            charts: KIALI_CHARTS.into(),
+            values: None,
+            auth_strategy: "token".into(),
+            retention_period: "150d".into(),
+            proxy_image: SIGV4_PROXY_IMAGE.into(),
         }
     }
 }

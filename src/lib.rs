@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod pagerduty;
 pub mod steps;
 pub mod templates;
+pub mod traffic;
 pub mod ui;
 pub mod verify;
 

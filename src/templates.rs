@@ -13,6 +13,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/amp/istio-rules.yaml.j2"),
     ),
     (
+        "kiali/sigv4-proxy.yaml.j2",
+        include_str!("../templates/kiali/sigv4-proxy.yaml.j2"),
+    ),
+    (
+        "kiali/values.yaml.j2",
+        include_str!("../templates/kiali/values.yaml.j2"),
+    ),
+    (
+        "sample/bookinfo.yaml.j2",
+        include_str!("../templates/sample/bookinfo.yaml.j2"),
+    ),
+    (
         "iam/irsa-trust-statement.json.j2",
         include_str!("../templates/iam/irsa-trust-statement.json.j2"),
     ),

@@ -22,11 +22,12 @@ mod helm;
 mod init_cli;
 mod irsa_moto;
 mod istio_fakes;
+mod kiali_fakes;
 mod kube_adapter;
 mod kubeconfig_cli;
 mod lock;
-mod network_moto;
 mod migrate_appmesh;
+mod network_moto;
 mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
@@ -39,6 +40,7 @@ mod state_location;
 mod state_s3;
 mod templates;
 mod token_cli;
+mod traffic;
 mod verify_fakes;
 
 #[test]

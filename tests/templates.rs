@@ -114,6 +114,17 @@ fn every_shipped_template_renders_for_the_example_configs() {
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         let rules = meshctl::steps::amp::render_rules(&config).unwrap();
         assert!(rules.contains("IstioHigh5xxRatio"), "{}", path.display());
+        let inputs = meshctl::steps::kiali::Inputs::default();
+        let proxy = meshctl::steps::kiali::render_proxy(&config).unwrap();
+        assert!(proxy.contains("aws-sigv4-proxy"), "{}", path.display());
+        let values = meshctl::steps::kiali::values(&config, &inputs).unwrap();
+        assert_eq!(
+            values["external_services"]["prometheus"]["thanos_proxy"]["enabled"],
+            true
+        );
+        for ambient in [false, true] {
+            assert_eq!(meshctl::steps::sample::objects(ambient).unwrap().len(), 21);
+        }
         use meshctl::steps::prometheus as prom;
         let yml = prom::render_config(&config, &prom::ScrapeInputs::default()).unwrap();
         assert!(yml.contains("job_name: envoy-stats"), "{}", path.display());
@@ -127,6 +138,9 @@ fn every_shipped_template_renders_for_the_example_configs() {
         "prometheus/prometheus.yml.j2",
         "prometheus/agent.yaml.j2",
         "prometheus/scraper-rbac.yaml.j2",
+        "kiali/sigv4-proxy.yaml.j2",
+        "kiali/values.yaml.j2",
+        "sample/bookinfo.yaml.j2",
         // Rendered and snapshotted by the irsa tests (tests/irsa_moto.rs).
         "iam/irsa-trust-statement.json.j2",
         "iam/pod-identity-trust-statement.json.j2",

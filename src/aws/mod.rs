@@ -5,8 +5,8 @@ mod credentials;
 pub mod eks_token;
 pub mod errors;
 pub mod log;
-pub mod sigv4;
 pub mod retry;
+pub mod sigv4;
 
 use std::collections::HashMap;
 use std::time::Duration;

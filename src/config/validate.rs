@@ -273,6 +273,10 @@ pub(crate) fn check(c: &Config) -> Vec<Finding> {
         add(path, r);
     }
     add(keys(&["kiali", "namespace"]), namespace(&c.kiali.namespace));
+    kiali_rules(c, &mut add);
+    if let Some(sample) = &c.istio.sample {
+        add(keys(&["istio", "sample"]), one_of(sample, super::SAMPLES));
+    }
 
     // grafana
     if let Some(ws) = &c.grafana.workspace_name {
@@ -1142,8 +1146,91 @@ pub(crate) fn scrape_interval(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `kiali` keys beyond `enabled` and `namespace`.
+fn kiali_rules(c: &Config, add: &mut impl FnMut(Vec<Seg>, Result<(), String>)) {
+    let k = &c.kiali;
+    let version_ok = {
+        let parts: Vec<&str> = k.version.split('.').collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    if !version_ok {
+        add(
+            keys(&["kiali", "version"]),
+            Err(format!(
+                "`{}` is not a kiali-server chart version: write MAJOR.MINOR.PATCH, e.g. `{}`",
+                k.version,
+                super::KIALI_CHART_VERSION
+            )),
+        );
+    }
+    add(keys(&["kiali", "charts"]), chart_source(&k.charts));
+    if let Some(path) = &k.values
+        && !path.is_file()
+    {
+        add(
+            keys(&["kiali", "values"]),
+            Err(format!(
+                "`{}` is not a readable file: point it at a YAML values file, or remove the key",
+                path.display()
+            )),
+        );
+    }
+    add(
+        keys(&["kiali", "auth_strategy"]),
+        one_of(&k.auth_strategy, super::KIALI_AUTH_STRATEGIES),
+    );
+    if prometheus_duration(&k.retention_period).is_none_or(|d| d.is_zero()) {
+        add(
+            keys(&["kiali", "retention_period"]),
+            Err(format!(
+                "`{}` is not a positive duration in Prometheus' form: use e.g. `150d` (AMP's default retention) or `7d`",
+                k.retention_period
+            )),
+        );
+    }
+    if k.proxy_image.trim().is_empty() || k.proxy_image.chars().any(char::is_whitespace) {
+        add(
+            keys(&["kiali", "proxy_image"]),
+            Err(format!(
+                "`{}` is not an image reference: use e.g. `{}`",
+                k.proxy_image,
+                super::SIGV4_PROXY_IMAGE
+            )),
+        );
+    }
+}
+
+/// A chart source: `https://…`, `oci://…`, or a local directory.
+pub(crate) fn chart_source(s: &str) -> Result<(), String> {
+    let fix = "use an HTTPS chart repository URL, an `oci://` reference, or a local directory of packaged charts";
+    if let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("oci://"))
+    {
+        if rest.is_empty() || rest.starts_with('/') || rest.chars().any(char::is_whitespace) {
+            return Err(format!("`{s}` has no host: {fix}"));
+        }
+        return Ok(());
+    }
+    if s.contains("://") {
+        return Err(format!(
+            "`{s}` uses a scheme meshctl does not read charts from: {fix}"
+        ));
+    }
+    if s.trim().is_empty() {
+        return Err(format!("is empty: {fix}"));
+    }
+    if !std::path::Path::new(s).is_dir() {
+        return Err(format!("`{s}` is not a directory: {fix}"));
+    }
+    Ok(())
+}
+
 /// Parse Prometheus' duration syntax: units in descending order (`y w d h m s ms`), each once.
-fn prometheus_duration(s: &str) -> Option<Duration> {
+pub(crate) fn prometheus_duration(s: &str) -> Option<Duration> {
     const UNITS: [(&str, u64); 7] = [
         ("y", 365 * 24 * 3600 * 1000),
         ("w", 7 * 24 * 3600 * 1000),

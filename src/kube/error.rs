@@ -80,6 +80,15 @@ pub enum KubeError {
         message: String,
     },
 
+    #[error("cannot port-forward to pod {pod}: {message}")]
+    #[diagnostic(
+        code(meshctl::kube::port_forward),
+        help(
+            "the API server must upgrade `pods/portforward` to a WebSocket: check that your identity may create pods/portforward in that namespace (RBAC) and that no proxy between you and the API server drops WebSocket upgrades"
+        )
+    )]
+    PortForward { pod: String, message: String },
+
     #[error("timed out after {timeout} waiting for {what}: {why}")]
     #[diagnostic(
         code(meshctl::kube::timeout),

@@ -971,6 +971,9 @@ impl Step for IstioStep {
             }
         };
         plan.actions.extend(actions_of(&changes));
+        // The sample (`istio.sample`), or its removal when the key is gone.
+        plan.actions
+            .extend(crate::steps::sample::plan(ctx, &kube).await?);
         Ok(plan)
     }
 
@@ -1026,6 +1029,10 @@ impl Step for IstioStep {
         }
         let mesh = Self::mesh_objects(config)?;
         Self::apply_component(ctx, &kube, MESH_COMPONENT, &mesh, &mut report).await?;
+        // The sample (`istio.sample`), or its removal when the key is gone.
+        report
+            .actions
+            .extend(crate::steps::sample::apply(ctx, &kube).await?);
 
         report
             .outputs
@@ -1043,6 +1050,11 @@ impl Step for IstioStep {
             && let Some(h) = Self::ingress_hostname(&kube).await?
         {
             report.outputs.insert("ingress_hostname".into(), h);
+        }
+        if crate::steps::sample::wanted(ctx)
+            && let Some(url) = crate::steps::sample::product_page_url(&kube).await?
+        {
+            report.outputs.insert("product_page_url".into(), url);
         }
         Ok(report)
     }
@@ -1101,6 +1113,10 @@ impl Step for IstioStep {
         let kube = crate::kube::connect(ctx)
             .await?
             .with_poll_interval(ctx.poll(POLL));
+        // The sample first: it runs in the mesh this step removes.
+        report
+            .actions
+            .extend(crate::steps::sample::destroy(ctx, &kube).await?);
         let stack = &ctx.config.name;
         for component in DESTROY_ORDER {
             if component == NAMESPACES_COMPONENT {

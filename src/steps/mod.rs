@@ -4,11 +4,13 @@ pub mod amp;
 pub mod cluster;
 pub mod grafana;
 pub mod irsa;
-pub mod network;
 pub mod istio;
+pub mod kiali;
+pub mod kiali_open;
+pub mod network;
 pub mod pagerduty;
-pub mod planned;
 pub mod prometheus;
+pub mod sample;
 
 use std::sync::Arc;
 
@@ -23,9 +25,9 @@ pub fn step(id: StepId) -> Arc<dyn Step> {
         StepId::Grafana => Arc::new(grafana::GrafanaStep),
         StepId::Irsa => Arc::new(irsa::IrsaStep),
         StepId::Istio => Arc::new(istio::IstioStep),
+        StepId::Kiali => Arc::new(kiali::KialiStep),
         StepId::Pagerduty => Arc::new(pagerduty::PagerdutyStep),
         StepId::Prometheus => Arc::new(prometheus::PrometheusStep),
-        other => Arc::new(planned::PlannedStep(other)),
     }
 }
 

@@ -11,8 +11,8 @@
 pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod amp_scraper_fake;
-pub mod ec2_shim;
 pub mod appmesh_shim;
+pub mod ec2_shim;
 pub mod eks_auth;
 pub mod eks_pod_identity_fake;
 pub mod eks_shim;
@@ -55,6 +55,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "doctor",
     "init",
     "token",
+    "traffic",
     "kubeconfig",
     "completions",
     "migrate",
@@ -79,7 +80,8 @@ pub fn moto() -> String {
 }
 
 /// A name unique to this test and this test process, usable as a stack name, an AMP alias
-/// and an S3 bucket name (lowercase letters, digits and hyphens, at most 63 characters).
+/// and an S3 bucket name (lowercase letters, digits and hyphens, at most 32 characters, the
+/// longest stack name meshctl accepts).
 pub fn unique(test: &str) -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -97,7 +99,8 @@ pub fn unique(test: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    base.truncate(63 - suffix.len() - 1);
+    // A valid stack name (at most 32 characters), so every name here can be one.
+    base.truncate(32usize.saturating_sub(suffix.len() + 1));
     format!("{}-{suffix}", base.trim_matches('-'))
 }
 
