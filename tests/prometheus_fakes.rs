@@ -233,10 +233,7 @@ fn rendered_manifests_match_snapshots() {
     let c = config("name: demo");
     let yml = render_config(&c, &agent_inputs(false)).unwrap();
     snapshot("prometheus.yml", &yml);
-    snapshot(
-        "agent.yaml",
-        &render_agent(&c, &yml, Some(ROLE_ARN)).unwrap(),
-    );
+    snapshot("agent.yaml", &render_agent(&c, &yml).unwrap());
     let managed = config("name: demo\nprometheus:\n  mode: managed-collector\n");
     snapshot(
         "managed-collector.yml",
@@ -293,6 +290,61 @@ fn stack(test: &str, fake: &KubeFake, extra: &str) -> Stack {
     s.seed_applied("irsa", &[("prometheus_role_arn", ROLE_ARN)]);
     s.seed_applied("istio", &[("mode", "sidecar"), ("version", "1.27.3")]);
     s
+}
+
+const PROM_NS: &str = "prometheus";
+const PROM_SA: &str = "amp-iamproxy-ingest-service-account";
+
+/// Put the namespace and the annotated service account in the fake as `meshctl irsa` does:
+/// server-side applied by field manager `meshctl`, labelled component `irsa`.
+async fn seed_irsa_objects(fake: &KubeFake, stack: &str) {
+    let labels = json!({
+        "app.kubernetes.io/managed-by": "meshctl",
+        "meshctl.io/stack": stack,
+        "meshctl.io/component": "irsa",
+    });
+    let c = client(fake).await;
+    let pp = PatchParams::apply("meshctl");
+    let ns: Api<DynamicObject> = Api::all_with(
+        c.clone(),
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Namespace")),
+    );
+    ns.patch(
+        PROM_NS,
+        &pp,
+        &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": PROM_NS, "labels": labels}})),
+    )
+    .await
+    .expect("seed the namespace");
+    let sa: Api<DynamicObject> = Api::namespaced_with(
+        c,
+        PROM_NS,
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "",
+            "v1",
+            "ServiceAccount",
+        )),
+    );
+    sa.patch(
+        PROM_SA,
+        &pp,
+        &Patch::Apply(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": PROM_SA, "namespace": PROM_NS, "labels": labels,
+                         "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN}}})),
+    )
+    .await
+    .expect("seed the service account");
+}
+
+/// The `meshctl.io/component` label of a stored object, `None` when it does not exist.
+fn component_of(fake: &KubeFake, plural: &str, ns: &str, name: &str) -> Option<String> {
+    fake.object("", plural, ns, name).map(|o| {
+        o["metadata"]["labels"]["meshctl.io/component"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    })
 }
 
 async fn client(fake: &KubeFake) -> kube::Client {
@@ -364,16 +416,13 @@ fn outputs(doc: &Value) -> Value {
         .unwrap_or_else(|| panic!("no prometheus step in {doc:#}"))
 }
 
+/// The objects labelled for `stack` as component `prometheus` (the namespace and the service
+/// account are looked at too: they must never carry this component).
 fn labelled(fake: &KubeFake, stack: &str) -> Vec<String> {
     let mut found = vec![];
     for (group, plural, ns, name) in [
-        ("", "namespaces", "", "prometheus"),
-        (
-            "",
-            "serviceaccounts",
-            "prometheus",
-            "amp-iamproxy-ingest-service-account",
-        ),
+        ("", "namespaces", "", PROM_NS),
+        ("", "serviceaccounts", PROM_NS, PROM_SA),
         ("", "configmaps", "prometheus", "prometheus-config"),
         ("apps", "deployments", "prometheus", "prometheus"),
         (
@@ -403,6 +452,7 @@ fn labelled(fake: &KubeFake, stack: &str) -> Vec<String> {
     ] {
         if let Some(o) = fake.object(group, plural, ns, name)
             && o["metadata"]["labels"]["meshctl.io/stack"] == stack
+            && o["metadata"]["labels"]["meshctl.io/component"] == "prometheus"
         {
             found.push(format!("{plural}/{name}"));
         }
@@ -415,6 +465,7 @@ async fn agent_applies_waits_changes_nothing_on_rerun_and_cleans_up() {
     let fake = KubeFake::start(Options::default()).await;
     let scraper = ScraperFake::start(Duration::ZERO, &moto());
     let s = stack("prom-agent", &fake, "");
+    seed_irsa_objects(&fake, &s.name).await;
     let controller = play_controller(&fake, client(&fake).await, "prometheus");
 
     let first = run(&s, &scraper, &["prometheus", "--yes"]).await;
@@ -424,19 +475,21 @@ async fn agent_applies_waits_changes_nothing_on_rerun_and_cleans_up() {
         .into_iter()
         .filter(|(op, _, _)| op == "create")
         .collect();
-    assert_eq!(created.len(), 6, "{doc:#}");
-
-    let sa = fake
-        .object(
-            "",
-            "serviceaccounts",
-            "prometheus",
-            "amp-iamproxy-ingest-service-account",
-        )
-        .expect("the service account");
+    // RBAC, config map, deployment: the namespace and service account are irsa's.
+    assert_eq!(created.len(), 4, "{doc:#}");
+    assert!(
+        created
+            .iter()
+            .all(|(_, kind, _)| !kind.contains("Namespace") && !kind.contains("ServiceAccount")),
+        "{created:?}"
+    );
     assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
+        component_of(&fake, "serviceaccounts", PROM_NS, PROM_SA).as_deref(),
+        Some("irsa")
+    );
+    assert_eq!(
+        component_of(&fake, "namespaces", "", PROM_NS).as_deref(),
+        Some("irsa")
     );
     let cm = fake
         .object("", "configmaps", "prometheus", "prometheus-config")
@@ -460,6 +513,7 @@ async fn agent_applies_waits_changes_nothing_on_rerun_and_cleans_up() {
         .filter_map(Value::as_str)
         .collect();
     assert!(args.contains(&"--agent"), "{args:?}");
+    assert_eq!(pod["spec"]["serviceAccountName"], PROM_SA);
     assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
     assert_eq!(
         pod["spec"]["containers"][0]["resources"]["limits"]["memory"],
@@ -469,7 +523,7 @@ async fn agent_applies_waits_changes_nothing_on_rerun_and_cleans_up() {
         .as_str()
         .expect("the checksum annotation");
     assert_eq!(sum.len(), 64);
-    assert_eq!(labelled(&fake, &s.name).len(), 6);
+    assert_eq!(labelled(&fake, &s.name).len(), 4);
     assert_eq!(outputs(&doc)["mode"], "agent", "{doc:#}");
 
     // Nothing changed: no write at all, and every object planned as kept.
@@ -506,6 +560,11 @@ async fn agent_applies_waits_changes_nothing_on_rerun_and_cleans_up() {
         "{:?}",
         labelled(&fake, &s.name)
     );
+    // irsa's objects stay.
+    assert_eq!(
+        component_of(&fake, "serviceaccounts", PROM_NS, PROM_SA).as_deref(),
+        Some("irsa")
+    );
     controller.abort();
 }
 
@@ -514,6 +573,7 @@ async fn a_config_change_rolls_the_pod_and_a_dry_run_names_the_fields() {
     let fake = KubeFake::start(Options::default()).await;
     let scraper = ScraperFake::start(Duration::ZERO, &moto());
     let s = stack("prom-roll", &fake, "");
+    seed_irsa_objects(&fake, &s.name).await;
     let controller = play_controller(&fake, client(&fake).await, "prometheus");
     run(&s, &scraper, &["prometheus", "--yes"])
         .await
@@ -557,6 +617,7 @@ async fn an_unready_deployment_times_out_saying_why_and_is_rolled_back() {
     let fake = KubeFake::start(Options::default()).await;
     let scraper = ScraperFake::start(Duration::ZERO, &moto());
     let s = stack("prom-unready", &fake, "");
+    seed_irsa_objects(&fake, &s.name).await;
     // Nobody plays the controller: the Deployment never becomes available.
     let mut cmd = s.std_command(&moto());
     cmd.env("AWS_ENDPOINT_URL_AMP", &scraper.url)
@@ -577,12 +638,49 @@ async fn an_unready_deployment_times_out_saying_why_and_is_rolled_back() {
         text.contains("has not observed generation"),
         "says why it is not ready: {text}"
     );
-    // The rollback removed every object this run created.
+    // The rollback removed every object this run created, and nothing of irsa's.
     assert!(
         labelled(&fake, &s.name).is_empty(),
         "{:?}",
         labelled(&fake, &s.name)
     );
+    assert!(
+        fake.object("", "serviceaccounts", PROM_NS, PROM_SA)
+            .is_some()
+    );
+    assert!(fake.object("", "namespaces", "", PROM_NS).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_mode_without_irsas_service_account_stops_naming_meshctl_irsa() {
+    let fake = KubeFake::start(Options::default()).await;
+    let scraper = ScraperFake::start(Duration::ZERO, &moto());
+    let s = stack("prom-no-sa", &fake, "");
+
+    // The plan says who creates them.
+    let plan = run(&s, &scraper, &["prometheus", "--dry-run"]).await;
+    plan.expect_code(0);
+    let text = plan.json().to_string();
+    assert!(
+        text.contains(&format!("ServiceAccount {PROM_NS}/{PROM_SA}"))
+            && text.contains("meshctl irsa"),
+        "{text}"
+    );
+
+    fake.clear_log();
+    // The step fails before its first write; there is nothing to roll back.
+    let out = run(&s, &scraper, &["prometheus", "--yes"]).await;
+    out.expect_code(1);
+    assert_eq!(out.json()["rollback"], json!([]), "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("meshctl irsa"), "{all}");
+    assert!(all.contains(&format!("Namespace {PROM_NS}")), "{all}");
+    assert!(
+        fake.mutating_calls().is_empty(),
+        "{:?}",
+        fake.mutating_calls()
+    );
+    assert!(fake.object("", "namespaces", "", PROM_NS).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -703,4 +801,184 @@ mod raw {
             .unwrap_or(0);
         (status, text)
     }
+}
+
+// ---- who owns the namespace and the service account: irsa, never prometheus --------------
+
+/// A stack as [`stack`] makes it, whose `cluster` outputs also carry an OIDC issuer and
+/// provider (created in moto, as the `cluster` step would) so the real `meshctl irsa` runs.
+async fn stack_for_irsa(test: &str, fake: &KubeFake) -> Stack {
+    let s = stack(test, fake, "");
+    let id = format!(
+        "{:X}",
+        s.name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
+    );
+    let issuer = format!("https://oidc.eks.{REGION}.amazonaws.com/id/{id}");
+    let iam = aws_sdk_iam::Client::new(&crate::support::sdk_config().await);
+    let provider = iam
+        .create_open_id_connect_provider()
+        .url(&issuer)
+        .client_id_list("sts.amazonaws.com")
+        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+        .send()
+        .await
+        .expect("create the OIDC provider in moto")
+        .open_id_connect_provider_arn()
+        .expect("an OIDC provider ARN")
+        .to_string();
+    let cluster_arn = format!("arn:aws:eks:{REGION}:{MOTO_ACCOUNT}:cluster/{}", s.name);
+    s.seed_applied(
+        "cluster",
+        &[
+            ("cluster_name", s.name.as_str()),
+            ("cluster_arn", cluster_arn.as_str()),
+            ("oidc_issuer", issuer.as_str()),
+            ("oidc_provider_arn", provider.as_str()),
+            ("private_subnet_ids", "subnet-0aaa1111,subnet-0bbb2222"),
+            ("cluster_security_group_id", "sg-0ccc3333"),
+        ],
+    );
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irsa_owns_the_namespace_and_service_account_so_a_second_round_writes_nothing() {
+    let fake = KubeFake::start(Options::default()).await;
+    let scraper = ScraperFake::start(Duration::ZERO, &moto());
+    let s = stack_for_irsa("prom-owner", &fake).await;
+    let controller = play_controller(&fake, client(&fake).await, PROM_NS);
+
+    run(&s, &scraper, &["irsa", "--yes"]).await.expect_code(0);
+    run(&s, &scraper, &["prometheus", "--yes"])
+        .await
+        .expect_code(0);
+    let sa = fake
+        .object("", "serviceaccounts", PROM_NS, PROM_SA)
+        .expect("irsa created the service account");
+    let role = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].clone();
+    assert!(
+        role.as_str().is_some_and(|r| r.ends_with("-amp-ingest")),
+        "{sa:#}"
+    );
+
+    // The second round: both steps find everything as they left it.
+    fake.clear_log();
+    let irsa = run(&s, &scraper, &["irsa", "--yes"]).await;
+    irsa.expect_code(0);
+    let prom = run(&s, &scraper, &["prometheus", "--yes"]).await;
+    prom.expect_code(0);
+    assert!(
+        fake.mutating_calls().is_empty(),
+        "{:?}",
+        fake.mutating_calls()
+    );
+    for (run, step) in [(&irsa, "irsa"), (&prom, "prometheus")] {
+        let ops: Vec<_> = step_actions(&run.json(), step)
+            .into_iter()
+            .filter(|(op, _, _)| op != "keep")
+            .collect();
+        assert!(ops.is_empty(), "{step}: {ops:?}");
+    }
+    assert_eq!(
+        component_of(&fake, "namespaces", "", PROM_NS).as_deref(),
+        Some("irsa")
+    );
+    assert_eq!(
+        component_of(&fake, "serviceaccounts", PROM_NS, PROM_SA).as_deref(),
+        Some("irsa")
+    );
+    assert_eq!(
+        fake.object("", "serviceaccounts", PROM_NS, PROM_SA)
+            .unwrap()["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        role
+    );
+
+    // Cleaning up prometheus leaves irsa's objects; cleaning up irsa removes them.
+    run(&s, &scraper, &["cleanup", "--only", "prometheus", "--yes"])
+        .await
+        .expect_code(0);
+    assert!(
+        fake.object("apps", "deployments", PROM_NS, "prometheus")
+            .is_none()
+    );
+    assert_eq!(
+        component_of(&fake, "serviceaccounts", PROM_NS, PROM_SA).as_deref(),
+        Some("irsa")
+    );
+    assert!(fake.object("", "namespaces", "", PROM_NS).is_some());
+    run(&s, &scraper, &["cleanup", "--only", "irsa", "--yes"])
+        .await
+        .expect_code(0);
+    assert!(
+        fake.object("", "serviceaccounts", PROM_NS, PROM_SA)
+            .is_none()
+    );
+    assert!(fake.object("", "namespaces", "", PROM_NS).is_none());
+    controller.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_an_earlier_version_labelled_prometheus_is_kept_and_handed_to_irsa() {
+    let fake = KubeFake::start(Options::default()).await;
+    let scraper = ScraperFake::start(Duration::ZERO, &moto());
+    let s = stack_for_irsa("prom-legacy", &fake).await;
+    let controller = play_controller(&fake, client(&fake).await, PROM_NS);
+    // As an earlier meshctl left them: applied by the prometheus step.
+    seed_irsa_objects(&fake, &s.name).await;
+    let c = client(&fake).await;
+    for (plural, kind, ns, name) in [
+        ("namespaces", "Namespace", None, PROM_NS),
+        ("serviceaccounts", "ServiceAccount", Some(PROM_NS), PROM_SA),
+    ] {
+        let ar =
+            kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", kind));
+        let api: Api<DynamicObject> = match ns {
+            Some(ns) => Api::namespaced_with(c.clone(), ns, &ar),
+            None => Api::all_with(c.clone(), &ar),
+        };
+        api.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"meshctl.io/component": "prometheus"}}})),
+        )
+        .await
+        .expect("relabel");
+        assert_eq!(
+            component_of(&fake, plural, ns.unwrap_or(""), name).as_deref(),
+            Some("prometheus")
+        );
+    }
+
+    // prometheus alone no longer applies them, and its prune does not delete them.
+    run(&s, &scraper, &["prometheus", "--yes"])
+        .await
+        .expect_code(0);
+    assert!(fake.object("", "namespaces", "", PROM_NS).is_some());
+    assert!(
+        fake.object("", "serviceaccounts", PROM_NS, PROM_SA)
+            .is_some()
+    );
+
+    // irsa takes both over.
+    run(&s, &scraper, &["irsa", "--yes"]).await.expect_code(0);
+    assert_eq!(
+        component_of(&fake, "namespaces", "", PROM_NS).as_deref(),
+        Some("irsa")
+    );
+    assert_eq!(
+        component_of(&fake, "serviceaccounts", PROM_NS, PROM_SA).as_deref(),
+        Some("irsa")
+    );
+    fake.clear_log();
+    run(&s, &scraper, &["prometheus", "--yes"])
+        .await
+        .expect_code(0);
+    assert!(
+        fake.mutating_calls().is_empty(),
+        "{:?}",
+        fake.mutating_calls()
+    );
+    controller.abort();
 }

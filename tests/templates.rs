@@ -128,7 +128,7 @@ fn every_shipped_template_renders_for_the_example_configs() {
         use meshctl::steps::prometheus as prom;
         let yml = prom::render_config(&config, &prom::ScrapeInputs::default()).unwrap();
         assert!(yml.contains("job_name: envoy-stats"), "{}", path.display());
-        let agent = prom::render_agent(&config, &yml, None).unwrap();
+        let agent = prom::render_agent(&config, &yml).unwrap();
         assert!(agent.contains("kind: Deployment"), "{}", path.display());
         let rbac = prom::render_scraper_rbac(&config).unwrap();
         assert!(rbac.contains("aps-collector-user"), "{}", path.display());

@@ -936,7 +936,9 @@ fn object(v: Value) -> Result<DynamicObject, Error> {
     })
 }
 
-/// Whether `obj` carries this stack's labels for this component.
+/// Whether `obj` carries this stack's labels for this component. A namespace an earlier
+/// meshctl applied as component `prometheus` (that step used to apply its own namespace) is
+/// taken over: this step owns the namespaces of the identities it annotates.
 fn labelled_ours(obj: &DynamicObject, stack: &str) -> bool {
     let labels = obj.metadata.labels.clone().unwrap_or_default();
     labels
@@ -944,7 +946,10 @@ fn labelled_ours(obj: &DynamicObject, stack: &str) -> bool {
         .map(String::as_str)
         == Some(manifest::MANAGED_BY)
         && labels.get(STACK_TAG).map(String::as_str) == Some(stack)
-        && labels.get(manifest::COMPONENT_LABEL).map(String::as_str) == Some(COMPONENT)
+        && matches!(
+            labels.get(manifest::COMPONENT_LABEL).map(String::as_str),
+            Some(COMPONENT) | Some(crate::steps::prometheus::COMPONENT)
+        )
 }
 
 /// The objects to apply: the service accounts, and each namespace that does not exist yet or

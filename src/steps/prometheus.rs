@@ -2,8 +2,9 @@
 //!
 //! - `prometheus.mode: agent` (default): Prometheus in agent mode from meshctl's own manifests
 //!   (`templates/prometheus/`), applied through the Kubernetes adapter as component
-//!   `prometheus`: namespace, the IRSA service account, discovery RBAC, the configuration and a
-//!   Deployment whose pod template carries a checksum of the configuration.
+//!   `prometheus`: discovery RBAC, the configuration and a Deployment whose pod template carries
+//!   a checksum of the configuration. The namespace and the IRSA service account belong to the
+//!   `irsa` step; this step only names the account and checks both exist before applying.
 //! - `prometheus.mode: managed-collector`: an AMP managed scraper (found by the stack tag first)
 //!   with the same scrape jobs, plus the RBAC its Kubernetes user needs.
 //!
@@ -87,13 +88,10 @@ pub fn render_config(config: &Config, inputs: &ScrapeInputs) -> Result<String, E
     )
 }
 
-/// The agent-mode manifests: namespace, service account (annotated with `role_arn` when
-/// known), discovery RBAC, the ConfigMap holding `prometheus_yml` and the Deployment.
-pub fn render_agent(
-    config: &Config,
-    prometheus_yml: &str,
-    role_arn: Option<&str>,
-) -> Result<String, Error> {
+/// The agent-mode manifests: discovery RBAC for the service account, the ConfigMap holding
+/// `prometheus_yml` and the Deployment running as that account. The namespace and the service
+/// account are the `irsa` step's (see [`PrometheusStep::missing_identity`]).
+pub fn render_agent(config: &Config, prometheus_yml: &str) -> Result<String, Error> {
     let p = &config.prometheus;
     crate::templates::render(
         AGENT_TEMPLATE,
@@ -101,7 +99,6 @@ pub fn render_agent(
             "stack": config.name,
             "namespace": p.namespace,
             "service_account": config.irsa.prometheus_service_account,
-            "role_arn": role_arn,
             "cluster_role": cluster_role(config),
             "config": prometheus_yml,
             "checksum": checksum(prometheus_yml),
@@ -165,7 +162,6 @@ impl Tagged for Scraper {
 struct Upstream {
     remote_write_url: Option<String>,
     workspace_arn: Option<String>,
-    role_arn: Option<String>,
     ambient: bool,
     cluster_arn: Option<String>,
     subnets: Vec<String>,
@@ -181,7 +177,6 @@ impl Upstream {
         Upstream {
             remote_write_url: out(StepId::Amp, "remote_write_url").await,
             workspace_arn: out(StepId::Amp, "workspace_arn").await,
-            role_arn: out(StepId::Irsa, "prometheus_role_arn").await,
             ambient: out(StepId::Istio, "mode").await.as_deref() == Some("ambient"),
             cluster_arn: out(StepId::Cluster, "cluster_arn").await,
             subnets: out(StepId::Cluster, "private_subnet_ids")
@@ -238,10 +233,7 @@ fn objects(config: &Config, up: &Upstream) -> Result<Vec<DynamicObject>, Error> 
         parse(SCRAPER_RBAC_TEMPLATE, &render_scraper_rbac(config)?)
     } else {
         let yml = render_config(config, &up.scrape_inputs(config))?;
-        parse(
-            AGENT_TEMPLATE,
-            &render_agent(config, &yml, up.role_arn.as_deref())?,
-        )
+        parse(AGENT_TEMPLATE, &render_agent(config, &yml)?)
     }
 }
 
@@ -292,51 +284,12 @@ impl PrometheusStep {
         }
     }
 
-    /// Leave out the Namespace when it exists and is not this stack's: meshctl never labels
-    /// (and so never deletes) a namespace someone else made.
-    async fn drop_foreign_namespace(
-        kube: &Kube,
-        config: &Config,
-        objects: &mut Vec<DynamicObject>,
-    ) -> Result<Option<String>, Error> {
+    /// The namespace and the service account agent mode runs in. Both belong to the `irsa`
+    /// step (component `irsa`): this step never applies them, so the two steps never take
+    /// each other's objects over and a second run changes nothing.
+    fn identity_refs(config: &Config) -> [ObjectRef; 2] {
         let ns = &config.prometheus.namespace;
-        let r = ObjectRef {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: None,
-            name: ns.clone(),
-        };
-        let Some(live) = kube.get(&r).await? else {
-            return Ok(None);
-        };
-        let ours = live
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(STACK_TAG))
-            .is_some_and(|s| *s == config.name);
-        if ours {
-            return Ok(None);
-        }
-        objects.retain(|o| ObjectRef::of(o) != r);
-        Ok(Some(format!(
-            "namespace {ns} exists and is not this stack's: used, never labelled or deleted"
-        )))
-    }
-
-    /// Leave out the namespace and service account when this stack's `irsa` step made them
-    /// (labelled with component `irsa`): they are irsa's, carry the same role annotation, and
-    /// applying them here too would relabel them on every run, each step undoing the other.
-    /// Returns an action for each object left out.
-    async fn drop_irsa_owned(
-        kube: &Kube,
-        config: &Config,
-        objects: &mut Vec<DynamicObject>,
-    ) -> Result<Vec<Action>, Error> {
-        let ns = &config.prometheus.namespace;
-        let sa = &config.irsa.prometheus_service_account;
-        let mut kept = vec![];
-        for r in [
+        [
             ObjectRef {
                 api_version: "v1".into(),
                 kind: "Namespace".into(),
@@ -347,26 +300,40 @@ impl PrometheusStep {
                 api_version: "v1".into(),
                 kind: "ServiceAccount".into(),
                 namespace: Some(ns.clone()),
-                name: sa.clone(),
+                name: config.irsa.prometheus_service_account.clone(),
             },
-        ] {
-            if !objects.iter().any(|o| ObjectRef::of(o) == r) {
-                continue;
-            }
-            let Some(live) = kube.get(&r).await? else {
-                continue;
-            };
-            let labels = live.metadata.labels.unwrap_or_default();
-            let irsa_made = labels.get(STACK_TAG) == Some(&config.name)
-                && labels.get(manifest::COMPONENT_LABEL).map(String::as_str)
-                    == Some(crate::steps::irsa::COMPONENT);
-            if irsa_made {
-                objects.retain(|o| ObjectRef::of(o) != r);
-                let (kind, name) = kind_name(&r);
-                kept.push(Action::new(Op::Keep, kind, name).detail("made by the irsa step"));
+        ]
+    }
+
+    /// Which of the namespace and the service account ([`Self::identity_refs`]) do not exist.
+    async fn missing_identity(kube: &Kube, config: &Config) -> Result<Vec<ObjectRef>, Error> {
+        let mut missing = vec![];
+        for r in Self::identity_refs(config) {
+            if kube.get(&r).await?.is_none() {
+                missing.push(r);
             }
         }
-        Ok(kept)
+        Ok(missing)
+    }
+
+    /// "Namespace x is missing" / "Namespace x and ServiceAccount x/y are missing".
+    fn describe(missing: &[ObjectRef]) -> String {
+        let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        let verb = if names.len() == 1 { "is" } else { "are" };
+        format!("{} {verb} missing", names.join(" and "))
+    }
+
+    /// What prune must keep besides `objects`: the `irsa` step's namespace and service account,
+    /// even when an earlier meshctl labelled them `prometheus` (`meshctl irsa` takes them over).
+    fn keep_on_prune(config: &Config, objects: &[DynamicObject]) -> Vec<DynamicObject> {
+        let mut keep = objects.to_vec();
+        for r in Self::identity_refs(config) {
+            let mut obj =
+                DynamicObject::new(&r.name, &::kube::api::ApiResource::from_gvk(&r.gvk()));
+            obj.metadata.namespace = r.namespace.clone();
+            keep.push(obj);
+        }
+        keep
     }
 
     /// Wait for `what` under `--timeout`, stopping at once on Ctrl-C.
@@ -729,7 +696,7 @@ impl Step for PrometheusStep {
         let config = &ctx.config;
         let mut plan = StepPlan::new(StepId::Prometheus);
         let up = Upstream::read(ctx).await;
-        let mut objects = objects(config, &up)?;
+        let objects = objects(config, &up)?;
         let managed = config.prometheus.managed_collector();
         let mode_note = if managed {
             format!(
@@ -763,16 +730,32 @@ impl Step for PrometheusStep {
             });
         } else {
             let kube = Self::connect(ctx).await?;
-            if let Some(note) = Self::drop_foreign_namespace(&kube, config, &mut objects).await? {
-                plan.push(
-                    Action::new(Op::Keep, "k8s Namespace", &config.prometheus.namespace)
-                        .detail("exists, not owned"),
-                );
-                plan.note(note);
+            let mut ask = objects;
+            if !managed {
+                let missing = Self::missing_identity(&kube, config).await?;
+                if !missing.is_empty() {
+                    plan.note(format!(
+                        "{}: the `irsa` step creates them (`meshctl irsa`; `meshctl up` runs it first)",
+                        Self::describe(&missing)
+                    ));
+                }
+                // No dry run can place an object in a namespace that does not exist yet.
+                let ns = &config.prometheus.namespace;
+                if missing.iter().any(|r| r.kind == "Namespace") {
+                    let (inside, outside): (Vec<_>, Vec<_>) = ask
+                        .into_iter()
+                        .partition(|o| o.metadata.namespace.as_deref() == Some(ns.as_str()));
+                    for o in &inside {
+                        let (kind, name) = kind_name(&ObjectRef::of(o));
+                        plan.push(
+                            Action::new(Op::Create, kind, name)
+                                .detail("its namespace is created first, by `irsa`"),
+                        );
+                    }
+                    ask = outside;
+                }
             }
-            let kept = Self::drop_irsa_owned(&kube, config, &mut objects).await?;
-            plan.actions.extend(kept);
-            let changes = kube.plan(COMPONENT, &objects, &Self::options(ctx)).await?;
+            let changes = kube.plan(COMPONENT, &ask, &Self::options(ctx)).await?;
             plan.actions.extend(actions(&changes));
         }
         if managed {
@@ -812,16 +795,22 @@ impl Step for PrometheusStep {
         let managed = config.prometheus.managed_collector();
         if !managed {
             Upstream::require(&up.remote_write_url, "AMP remote-write URL", "amp")?;
-            Upstream::require(&up.role_arn, "Prometheus IAM role", "irsa")?;
         }
-        let mut objects = objects(config, &up)?;
+        let objects = objects(config, &up)?;
         ctx.progress.message("connecting to the cluster");
         let kube = Self::connect(ctx).await?;
-        if let Some(note) = Self::drop_foreign_namespace(&kube, config, &mut objects).await? {
-            report.notes.push(note);
+        if !managed {
+            let missing = Self::missing_identity(&kube, config).await?;
+            if !missing.is_empty() {
+                return Err(Error::usage(
+                    format!(
+                        "{}: Prometheus runs in the namespace and as the service account that the `irsa` step creates",
+                        Self::describe(&missing)
+                    ),
+                    "run `meshctl irsa` (or `meshctl up`, which runs it first), then run this step again",
+                ));
+            }
         }
-        let kept = Self::drop_irsa_owned(&kube, config, &mut objects).await?;
-        report.actions.extend(kept);
         let options = Self::options(ctx);
         let planned = kube.plan(COMPONENT, &objects, &options).await?;
         // Record what this run creates before creating it: a rollback then removes exactly
@@ -847,7 +836,8 @@ impl Step for PrometheusStep {
             .message(&format!("applying {} objects", objects.len()));
         let applied = kube.apply(COMPONENT, &objects, &options).await?;
         report.actions.extend(actions(&applied));
-        let pruned = kube.prune(COMPONENT, &objects, ctx.options.timeout).await?;
+        let keep = Self::keep_on_prune(config, &objects);
+        let pruned = kube.prune(COMPONENT, &keep, ctx.options.timeout).await?;
         report.actions.extend(actions(&pruned));
         report.outputs = Self::outputs(config, &up);
 
@@ -1051,26 +1041,39 @@ mod tests {
             &ScrapeInputs::default(),
         )
         .unwrap();
-        let agent_a = render_agent(&c, &a, None).unwrap();
-        let agent_b = render_agent(&c, &b, None).unwrap();
+        let agent_a = render_agent(&c, &a).unwrap();
+        let agent_b = render_agent(&c, &b).unwrap();
         assert!(agent_a.contains(&checksum(&a)));
         assert!(agent_b.contains(&checksum(&b)));
         assert_ne!(checksum(&a), checksum(&b));
     }
 
     #[test]
-    fn no_role_arn_no_annotation() {
+    fn agent_mode_applies_neither_the_namespace_nor_the_service_account() {
         let c = config("name: demo");
         let yml = render_config(&c, &ScrapeInputs::default()).unwrap();
-        assert!(
-            !render_agent(&c, &yml, None)
-                .unwrap()
-                .contains(ROLE_ANNOTATION)
+        let objects = parse(AGENT_TEMPLATE, &render_agent(&c, &yml).unwrap()).unwrap();
+        let kinds: Vec<&str> = objects
+            .iter()
+            .filter_map(|o| o.types.as_ref().map(|t| t.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "ConfigMap",
+                "Deployment"
+            ]
         );
+        let text = render_agent(&c, &yml).unwrap();
+        assert!(!text.contains(ROLE_ANNOTATION), "{text}");
         assert!(
-            render_agent(&c, &yml, Some("arn:aws:iam::1:role/r"))
-                .unwrap()
-                .contains(ROLE_ANNOTATION)
+            text.contains(&format!(
+                "serviceAccountName: \"{}\"",
+                c.irsa.prometheus_service_account
+            )),
+            "{text}"
         );
     }
 }
