@@ -67,7 +67,7 @@ pub enum Error {
     #[diagnostic(
         code(meshctl::aws::credentials),
         help(
-            "set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; `--dry-run` works without credentials"
+            "set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the plan of `up`, a step or `cleanup` (`--dry-run`) works without credentials"
         )
     )]
     NoCredentials,
