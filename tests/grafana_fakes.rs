@@ -1,7 +1,6 @@
 //! The `grafana` step end to end: the real binary against moto (AMP) and the AMG and Grafana
 //! fakes, checked by looking at the fakes' state.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,9 +12,7 @@ use support::{Run, STACK_TAG, Stack, step_actions};
 
 pub const SCRAPE: Duration = Duration::from_secs(30);
 
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashboards")
-}
+pub use crate::support::charts::dashboards as fixtures;
 
 /// The AMG and Grafana fakes of one test, and a stack configured to use them.
 pub struct Env {

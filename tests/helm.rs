@@ -3,7 +3,7 @@
 //! directory of packages (no network), values in order, server capabilities passed through,
 //! and the errors of a missing or old helm, a missing package and a bad value.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use meshctl::helm::{ChartSource, Helm, HelmError, TemplateRequest};
 use serde_json::json;
@@ -12,40 +12,7 @@ use tempfile::TempDir;
 /// The pinned version of the test charts (the step's default Istio version).
 pub const CHART_VERSION: &str = "1.31.1";
 
-/// The helm binary ./test.sh installed. Panics (never skips) when it is not there.
-pub fn test_helm() -> PathBuf {
-    match std::env::var_os("MESHCTL_TEST_HELM") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "MESHCTL_TEST_HELM is not set: run the tests with ./test.sh, which installs a pinned helm"
-        ),
-    }
-}
-
-/// A temporary directory holding `<chart>-<version>.tgz` for every test chart, made by the
-/// real `helm package`.
-pub fn packaged_charts() -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("meshctl-charts-")
-        .tempdir()
-        .expect("a temporary directory");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts");
-    for chart in ["base", "istiod", "gateway", "cni", "ztunnel"] {
-        let out = std::process::Command::new(test_helm())
-            .arg("package")
-            .arg(root.join(chart))
-            .arg("--destination")
-            .arg(dir.path())
-            .output()
-            .expect("helm package runs");
-        assert!(
-            out.status.success(),
-            "helm package {chart}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    dir
-}
+pub use crate::support::charts::{packaged_charts, test_helm};
 
 fn request(chart: &str, dir: &Path) -> TemplateRequest {
     TemplateRequest {

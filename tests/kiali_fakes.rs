@@ -18,34 +18,11 @@ const NS: &str = "istio-system";
 const WORKSPACE: &str = "ws-11111111-2222-3333-4444-555555555555";
 const QUERY_ROLE: &str = "arn:aws:iam::123456789012:role/kiali-test-amp-query";
 
-fn helm() -> String {
-    match std::env::var("MESHCTL_TEST_HELM") {
-        Ok(p) if !p.trim().is_empty() => p,
-        _ => panic!(
-            "helm is not installed: MESHCTL_TEST_HELM is not set. Run the tests with `./test.sh`, which installs a pinned helm"
-        ),
-    }
+fn helm() -> std::path::PathBuf {
+    crate::support::charts::test_helm()
 }
 
-/// A directory holding `kiali-server-<version>.tgz`, packaged from the test chart by helm.
-pub fn packaged_charts(dir: &Path) -> PathBuf {
-    let out = dir.join("charts");
-    std::fs::create_dir_all(&out).expect("create the charts directory");
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts/kiali-server");
-    let status = std::process::Command::new(helm())
-        .arg("package")
-        .arg(&chart)
-        .arg("-d")
-        .arg(&out)
-        .output()
-        .expect("helm runs");
-    assert!(
-        status.status.success(),
-        "helm package: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    out
-}
+pub use crate::support::charts::packaged_kiali_charts as packaged_charts;
 
 /// A kubeconfig for `fake` (static token), written into `dir`.
 pub fn kubeconfig(fake: &KubeFake, dir: &Path) -> PathBuf {

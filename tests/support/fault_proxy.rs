@@ -223,6 +223,9 @@ pub fn operation(
             return v.into_owned();
         }
     }
+    if let Some(op) = kube_operation(method, path) {
+        return op;
+    }
     // REST: collection/id/collection/id…: every second segment is an id.
     let shape: Vec<&str> = path
         .split('?')
@@ -236,7 +239,38 @@ pub fn operation(
     format!("{method} /{}", shape.join("/"))
 }
 
+/// A Kubernetes API request as `METHOD <group/version> <resource>[/<subresource>]`
+/// (`PATCH apps/v1 deployments`, `GET v1 namespaces`), whatever the namespace and name; a
+/// server-side dry run is `DRYRUN PATCH …` and changes nothing. `None` for other paths.
+fn kube_operation(method: &str, path: &str) -> Option<String> {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let segs: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
+    let (gv, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] if v.starts_with('v') => (v.to_string(), rest),
+        ["apis", g, v, rest @ ..] => (format!("{g}/{v}"), rest),
+        _ => return None,
+    };
+    // namespaces/<ns>/<resource>/… is a namespaced resource; namespaces[/<name>] itself is not.
+    let rest = match rest {
+        ["namespaces", _, resource, tail @ ..] => [&[*resource][..], tail].concat(),
+        other => other.to_vec(),
+    };
+    let resource = match rest.as_slice() {
+        [] => String::new(),
+        [r] | [r, _] => format!(" {r}"),
+        [r, _, sub, ..] => format!(" {r}/{sub}"),
+    };
+    let dry = url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "dryRun");
+    Some(format!(
+        "{}{method} {gv}{resource}",
+        if dry { "DRYRUN " } else { "" }
+    ))
+}
+
 fn is_mutating(op: &str, method: &str) -> bool {
+    if op.starts_with("DRYRUN ") {
+        return false;
+    }
     const READS: &[&str] = &[
         "Describe", "List", "Get", "Search", "Lookup", "Check", "Query", "Head", "Simulate",
     ];
@@ -466,6 +500,41 @@ mod tests {
         assert_eq!(
             operation("POST", "/workspaces", &none, b""),
             "POST /workspaces"
+        );
+        assert_eq!(
+            operation(
+                "PATCH",
+                "/apis/apps/v1/namespaces/istio-system/deployments/istiod?fieldManager=meshctl",
+                &none,
+                b""
+            ),
+            "PATCH apps/v1 deployments"
+        );
+        assert_eq!(
+            operation("PATCH", "/api/v1/namespaces/shop", &none, b""),
+            "PATCH v1 namespaces"
+        );
+        assert_eq!(
+            operation(
+                "PATCH",
+                "/api/v1/namespaces/istio-system/services/gw/status",
+                &none,
+                b""
+            ),
+            "PATCH v1 services/status"
+        );
+        let dry = operation(
+            "PATCH",
+            "/api/v1/namespaces/a/configmaps/b?dryRun=All&fieldManager=meshctl",
+            &none,
+            b"",
+        );
+        assert_eq!(dry, "DRYRUN PATCH v1 configmaps");
+        assert!(!is_mutating(&dry, "PATCH"));
+        assert_eq!(
+            operation("POST", "/api/datasources", &none, b""),
+            "POST /api/{}",
+            "Grafana's /api is not Kubernetes'"
         );
         assert!(is_mutating("CreateVpc", "POST"));
         assert!(!is_mutating("DescribeVpcs", "POST"));

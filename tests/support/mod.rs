@@ -12,6 +12,7 @@ pub mod amg_fake;
 pub mod amp_query_fake;
 pub mod amp_scraper_fake;
 pub mod appmesh_shim;
+pub mod charts;
 pub mod ec2_shim;
 pub mod eks_auth;
 pub mod eks_pod_identity_fake;
@@ -22,6 +23,7 @@ pub mod http_fake;
 pub mod kube_fake;
 pub mod pagerduty_fake;
 pub mod slow_proxy;
+pub mod stack_rig;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
