@@ -34,6 +34,7 @@ mod ownership_moto;
 mod pagerduty_fakes;
 mod prometheus_fakes;
 mod reliability;
+mod reliability_stack;
 mod reports;
 mod rollback_moto;
 mod signals;

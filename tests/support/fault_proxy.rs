@@ -91,6 +91,36 @@ impl Fault {
     }
 }
 
+/// How the proxy names a request's operation (see [`operation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Naming {
+    /// AWS protocols: `X-Amz-Target`, `Action=`, else REST with every second segment an id.
+    #[default]
+    Aws,
+    /// Kubernetes API paths: `METHOD <group/version> <resource>[/<subresource>]`.
+    Kubernetes,
+    /// Grafana HTTP API paths: the segment after `uid`, `folders`, `folder`, `rule-groups`
+    /// and `contact-points` is an id.
+    Grafana,
+}
+
+impl Naming {
+    pub fn name(
+        self,
+        method: &str,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> String {
+        match self {
+            Naming::Aws => operation(method, path, headers, body),
+            Naming::Kubernetes => kube_operation(method, path)
+                .unwrap_or_else(|| operation(method, path, headers, body)),
+            Naming::Grafana => grafana_operation(method, path),
+        }
+    }
+}
+
 /// When a fault applies.
 #[derive(Debug, Clone)]
 pub enum Rule {
@@ -124,13 +154,19 @@ struct State {
 
 pub struct FaultProxy {
     pub url: String,
+    naming: Naming,
     state: Arc<Mutex<State>>,
     stopped: Arc<AtomicBool>,
 }
 
 impl FaultProxy {
-    /// Proxy to `upstream` (`http://127.0.0.1:PORT`).
+    /// Proxy to `upstream` (`http://127.0.0.1:PORT`), naming operations as AWS does.
     pub fn start(upstream: &str) -> FaultProxy {
+        FaultProxy::start_named(upstream, Naming::Aws)
+    }
+
+    /// Proxy to `upstream`, naming operations with `naming`.
+    pub fn start_named(upstream: &str, naming: Naming) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -148,12 +184,13 @@ impl FaultProxy {
                 let Ok(stream) = stream else { continue };
                 let (s, up, stop) = (s.clone(), upstream.clone(), stop.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &up, &s, &stop);
+                    let _ = handle(stream, &up, naming, &s, &stop);
                 });
             }
         });
         FaultProxy {
             url,
+            naming,
             state,
             stopped,
         }
@@ -223,9 +260,6 @@ pub fn operation(
             return v.into_owned();
         }
     }
-    if let Some(op) = kube_operation(method, path) {
-        return op;
-    }
     // REST: collection/id/collection/id…: every second segment is an id.
     let shape: Vec<&str> = path
         .split('?')
@@ -265,6 +299,24 @@ fn kube_operation(method: &str, path: &str) -> Option<String> {
         "{}{method} {gv}{resource}",
         if dry { "DRYRUN " } else { "" }
     ))
+}
+
+/// A Grafana HTTP API request as `METHOD /api/…` with its ids as `{}`:
+/// `PUT /api/v1/provisioning/folder/{}/rule-groups/{}`.
+fn grafana_operation(method: &str, path: &str) -> String {
+    const BEFORE_ID: &[&str] = &["uid", "folders", "folder", "rule-groups", "contact-points"];
+    let route = path.split('?').next().unwrap_or_default();
+    let mut shape = vec![];
+    let mut previous = "";
+    for seg in route.split('/').filter(|s| !s.is_empty()) {
+        shape.push(if BEFORE_ID.contains(&previous) {
+            "{}"
+        } else {
+            seg
+        });
+        previous = seg;
+    }
+    format!("{method} /{}", shape.join("/"))
 }
 
 fn is_mutating(op: &str, method: &str) -> bool {
@@ -318,6 +370,7 @@ fn decide(st: &mut State, op: &str) -> Option<Fault> {
 fn handle(
     mut client: TcpStream,
     upstream: &str,
+    naming: Naming,
     state: &Mutex<State>,
     stopped: &AtomicBool,
 ) -> std::io::Result<()> {
@@ -342,7 +395,7 @@ fn handle(
         raw_headers.push(line);
     }
     let body = read_body(&mut reader, &headers)?;
-    let op = operation(&method, &path, &headers, &body);
+    let op = naming.name(&method, &path, &headers, &body);
     let fault = {
         let mut st = state.lock().unwrap();
         let fault = decide(&mut st, &op);
@@ -365,16 +418,39 @@ fn handle(
             message,
         }) => {
             let json_body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
-            let xml = format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
-            );
+            // EC2's query protocol has its own error document; IAM, STS and the other query
+            // services answer with `ErrorResponse`.
+            let ec2 = headers
+                .get("authorization")
+                .is_some_and(|a| a.contains("/ec2/aws4_request"));
+            let xml = if ec2 {
+                format!(
+                    "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>"
+                )
+            } else {
+                format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+                )
+            };
             let form = headers
                 .get("content-type")
                 .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-            let (ctype, body) = if form {
-                ("text/xml", xml)
-            } else {
-                ("application/json", json_body)
+            let (ctype, body) = match naming {
+                _ if form => ("text/xml", xml),
+                // The API server's error shape: a Status object.
+                Naming::Kubernetes => (
+                    "application/json",
+                    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "message": message, "reason": code,
+                        "code": status})
+                    .to_string(),
+                ),
+                // Grafana's and PagerDuty's: a message.
+                Naming::Grafana => (
+                    "application/json",
+                    serde_json::json!({"message": message}).to_string(),
+                ),
+                Naming::Aws => ("application/json", json_body),
             };
             let reason = match status {
                 400 => "Bad Request",
@@ -501,6 +577,9 @@ mod tests {
             operation("POST", "/workspaces", &none, b""),
             "POST /workspaces"
         );
+        let operation = |m: &str, p: &str, h: &BTreeMap<String, String>, b: &[u8]| {
+            Naming::Kubernetes.name(m, p, h, b)
+        };
         assert_eq!(
             operation(
                 "PATCH",
@@ -531,10 +610,22 @@ mod tests {
         );
         assert_eq!(dry, "DRYRUN PATCH v1 configmaps");
         assert!(!is_mutating(&dry, "PATCH"));
+        let grafana = |m: &str, p: &str| Naming::Grafana.name(m, p, &none, b"");
+        assert_eq!(grafana("POST", "/api/datasources"), "POST /api/datasources");
         assert_eq!(
-            operation("POST", "/api/datasources", &none, b""),
-            "POST /api/{}",
-            "Grafana's /api is not Kubernetes'"
+            grafana("GET", "/api/datasources/uid/amp-1/health"),
+            "GET /api/datasources/uid/{}/health"
+        );
+        assert_eq!(
+            grafana(
+                "PUT",
+                "/api/v1/provisioning/folder/f-1/rule-groups/meshctl-ab12"
+            ),
+            "PUT /api/v1/provisioning/folder/{}/rule-groups/{}"
+        );
+        assert_eq!(
+            grafana("PUT", "/api/v1/provisioning/contact-points/cp-9"),
+            "PUT /api/v1/provisioning/contact-points/{}"
         );
         assert!(is_mutating("CreateVpc", "POST"));
         assert!(!is_mutating("DescribeVpcs", "POST"));

@@ -27,7 +27,7 @@ use super::amg_fake::AmgFake;
 use super::amp_scraper_fake::ScraperFake;
 use super::charts::{dashboards, packaged_charts, packaged_kiali_charts, test_helm};
 use super::eks_shim::EksShim;
-use super::fault_proxy::FaultProxy;
+use super::fault_proxy::{FaultProxy, Naming};
 use super::grafana_fake::GrafanaFake;
 use super::kube_fake::{self, KubeFake, Options};
 use super::pagerduty_fake::PagerdutyFake;
@@ -171,9 +171,9 @@ impl Rig {
             aws: FaultProxy::start(&shim.url),
             amp: FaultProxy::start(&scrapers.url),
             amg: FaultProxy::start(&amg.url),
-            grafana: FaultProxy::start(&grafana.url),
+            grafana: FaultProxy::start_named(&grafana.url, Naming::Grafana),
             pd: FaultProxy::start(&pd.url),
-            kube: FaultProxy::start(&kube.url),
+            kube: FaultProxy::start_named(&kube.url, Naming::Kubernetes),
         };
         let charts = packaged_charts();
         // The kiali-server test chart, packaged into a directory of its own beside them.
@@ -251,6 +251,8 @@ impl Rig {
 
     /// A client of the API server fake itself (not through the proxy).
     pub fn client(&self) -> kube::Client {
+        // The client spawns its buffer task on the rig's runtime.
+        let _guard = self.rt.enter();
         let mut config = kube::Config::new(self.kube.url.parse().expect("the fake's URL"));
         config.auth_info.token = Some(kube_fake::TOKEN.to_string().into());
         kube::Client::try_from(config).expect("a client for the fake")
@@ -258,8 +260,9 @@ impl Rig {
 
     /// Start playing the cluster's controllers (see [`play_controllers`]) on the rig's runtime.
     pub fn start_controllers(&self) -> Controllers {
+        let client = self.client();
         let _guard = self.rt.enter();
-        Controllers(Some(play_controllers(self.client())))
+        Controllers(Some(play_controllers(client)))
     }
 
     /// Wait (bounded) until the controllers have finished what the last run left them, so
@@ -284,6 +287,28 @@ impl Rig {
         out.extend(kube_inventory(self));
         out.extend(grafana_and_pagerduty_inventory(self));
         out
+    }
+}
+
+impl Rig {
+    /// What is left after `cleanup`: [`Rig::owned`], except the data source, folders and
+    /// dashboards inside a Grafana workspace that is gone (deleting an AMG workspace deletes
+    /// its Grafana with it; the Grafana fake outlives it).
+    pub fn left_after_cleanup(&self) -> Vec<String> {
+        let workspace_gone = !self
+            .amg
+            .workspaces()
+            .iter()
+            .any(|w| w.tags.get(STACK_TAG).is_some_and(|v| *v == self.stack.name));
+        self.owned()
+            .into_iter()
+            .filter(|i| {
+                !(workspace_gone
+                    && (i.starts_with("datasource ")
+                        || i.starts_with("folder ")
+                        || i.starts_with("dashboard ")))
+            })
+            .collect()
     }
 }
 
@@ -502,6 +527,12 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
     out.extend(
         nats.nat_gateways()
             .iter()
+            // moto does not filter NAT gateways by tag: check the tag here.
+            .filter(|n| {
+                n.tags()
+                    .iter()
+                    .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+            })
             .filter(|n| {
                 !matches!(
                     n.state().map(|s| s.as_str()),
@@ -588,13 +619,11 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
     while let Some(r) = roles.next().await {
         names.push(r.expect("ListRoles").role_name().to_string());
     }
+    // Other tests' roles come and go meanwhile: one that vanishes is skipped.
     for name in names {
-        let tags = iam
-            .list_role_tags()
-            .role_name(&name)
-            .send()
-            .await
-            .expect("ListRoleTags");
+        let Ok(tags) = iam.list_role_tags().role_name(&name).send().await else {
+            continue;
+        };
         if tags
             .tags()
             .iter()
@@ -610,12 +639,14 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
         .expect("ListOpenIDConnectProviders");
     for p in providers.open_id_connect_provider_list() {
         let arn = p.arn().unwrap_or_default();
-        let tags = iam
+        let Ok(tags) = iam
             .list_open_id_connect_provider_tags()
             .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .expect("ListOpenIDConnectProviderTags");
+        else {
+            continue;
+        };
         if tags
             .tags()
             .iter()
@@ -628,8 +659,13 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
     // EKS through the shim (it holds what moto's EKS lacks).
     let eks_conf = conf.into_builder().endpoint_url(&rig.shim.url).build();
     let eks = aws_sdk_eks::Client::new(&eks_conf);
-    let clusters = eks.list_clusters().send().await.expect("ListClusters");
-    for name in clusters.clusters() {
+    let mut pages = eks.list_clusters().into_paginator().send();
+    let mut names = vec![];
+    while let Some(page) = pages.next().await {
+        names.extend(page.expect("ListClusters").clusters().to_vec());
+    }
+    // Other tests' clusters come and go meanwhile: one that vanishes is skipped.
+    for name in &names {
         let Ok(c) = eks.describe_cluster().name(name).send().await else {
             continue;
         };
@@ -643,13 +679,15 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
         }
         if let Ok(ngs) = eks.list_nodegroups().cluster_name(name).send().await {
             for ng in ngs.nodegroups() {
-                let d = eks
+                let Ok(d) = eks
                     .describe_nodegroup()
                     .cluster_name(name)
                     .nodegroup_name(ng)
                     .send()
                     .await
-                    .expect("DescribeNodegroup");
+                else {
+                    continue;
+                };
                 if d.nodegroup()
                     .and_then(|n| n.tags())
                     .and_then(|t| t.get(STACK_TAG))
