@@ -285,3 +285,61 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
         }
     }
 }
+
+#[test]
+fn cleanup_with_no_local_state_finds_the_whole_stack_by_tags_and_labels() {
+    let rig = Rig::new("e2e-nostate");
+    let _controllers = rig.start_controllers();
+    rig.run(&["up", "--yes"]).expect_code(0);
+    let created = rig.owned();
+    assert!(!created.is_empty());
+    rig.settle();
+
+    // A new machine: no state, no ledger, nothing but the config file.
+    std::fs::remove_dir_all(rig.stack.path().join(".meshctl")).expect("remove the state");
+
+    // The plan lists what will go, step by step, and changes nothing.
+    rig.proxies.reset_logs();
+    let plan = rig.run(&["cleanup", "--dry-run"]);
+    plan.expect_code(0);
+    let doc = plan.json();
+    for step in STEPS {
+        let deletes: Vec<_> = step_actions(&doc, step)
+            .into_iter()
+            .filter(|(op, _, _)| op == "delete")
+            .collect();
+        assert!(
+            !deletes.is_empty(),
+            "the plan deletes {step}'s resources: {doc:#}"
+        );
+    }
+    assert!(
+        rig.proxies.mutating_calls().is_empty(),
+        "a dry run changes nothing: {:?}",
+        rig.proxies.mutating_calls()
+    );
+
+    // Without --yes and without a terminal, nothing is deleted.
+    let refused = rig.run(&["cleanup"]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("--yes") || refused.stdout.contains("--yes"),
+        "the refusal says how to confirm:\n{}\n{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(
+        rig.owned(),
+        created,
+        "nothing was deleted without confirmation"
+    );
+
+    let cleanup = rig.run(&["cleanup", "--yes"]);
+    cleanup.expect_code(0);
+    assert_eq!(
+        rig.left_after_cleanup(),
+        Vec::<String>::new(),
+        "left after a cleanup without state:\n{}",
+        cleanup.stderr
+    );
+}

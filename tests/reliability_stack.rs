@@ -7,8 +7,10 @@
 //!   ends `rolled-back`, nothing it created remains anywhere, and what existed before (an IAM
 //!   role, a VPC, an AMP and an AMG workspace, a namespace and a ConfigMap, a Grafana folder and
 //!   the notification policy tree, a PagerDuty service) is unchanged, field by field.
-//!   `the_rollback_tests_cover_every_changing_call_of_up` fails when `up` gains a changing call
-//!   without a test here.
+//!   The same at every step boundary (`rollback_at_boundary::*`): with the state in S3, the
+//!   write that records the nth finished step fails.
+//!   `the_rollback_tests_cover_every_changing_call_and_step_boundary_of_up` fails when `up`
+//!   gains a changing call without a test here.
 //! - Transient faults: 10 % of all requests fail transiently; `up` succeeds, nothing is
 //!   created twice, and a later plan shows no change.
 //! - Interrupts: SIGINT and SIGTERM at several points; the run exits 130 after rolling back,
@@ -239,20 +241,28 @@ fn sorted<K: Ord + Clone, V: Clone>(map: &std::collections::HashMap<K, V>) -> BT
 /// stack: the run is rolled back completely and what existed before is unchanged.
 fn rollback_is_complete_when(proxy: &str, op: &str) {
     let rig = Rig::new(&format!("rbs-{}", op.len()));
-    let _controllers = rig.start_controllers();
-    let pre = seed_preexisting(&rig);
-    let before = world(&rig, &pre);
-    rig.proxies.by_name(proxy).add(Rule::Nth {
-        op: op.to_string(),
-        nth: 1,
-        fault: Fault::hard(&format!("injected failure at {op}")),
+    rollback_is_complete(&format!("{proxy} {op}"), &rig, || {
+        rig.proxies.by_name(proxy).add(Rule::Nth {
+            op: op.to_string(),
+            nth: 1,
+            fault: Fault::hard(&format!("injected failure at {op}")),
+        })
     });
+}
+
+/// Run a whole-stack `up` of `rig`'s new stack with the failure `inject` sets up: the run
+/// ends rolled back, nothing it created remains and what existed before is unchanged.
+fn rollback_is_complete(what: &str, rig: &Rig, inject: impl FnOnce()) {
+    let _controllers = rig.start_controllers();
+    let pre = seed_preexisting(rig);
+    let before = world(rig, &pre);
+    inject();
     let run = rig.run(&["up", "--yes"]);
     let report = run.json();
     assert_eq!(
         run.code,
         Some(1),
-        "a failure at {proxy} {op} is rolled back completely (exit 1): {report:#}\n{}",
+        "a failure at {what} is rolled back completely (exit 1): {report:#}\n{}",
         run.stderr
     );
     assert_eq!(
@@ -261,10 +271,10 @@ fn rollback_is_complete_when(proxy: &str, op: &str) {
         run.stderr
     );
     assert!(
-        rig.proxies.by_name(proxy).faulted() >= 1,
-        "the failure was injected at {proxy} {op}"
+        rig.proxies.faulted() >= 1,
+        "the failure was injected at {what}"
     );
-    let after = world(&rig, &pre);
+    let after = world(rig, &pre);
     let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
     let left: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
     let changed: Vec<_> = before
@@ -274,14 +284,77 @@ fn rollback_is_complete_when(proxy: &str, op: &str) {
         .collect();
     assert!(
         left.is_empty() && gone.is_empty() && changed.is_empty(),
-        "after a failure at {proxy} {op}:\nleft behind: {left:#?}\nremoved: {gone:#?}\n\
+        "after a failure at {what}:\nleft behind: {left:#?}\nremoved: {gone:#?}\n\
          changed: {changed:#?}\n{}",
         run.stderr
     );
     assert!(
         rig.amg.state.lock().unwrap().live_tokens().is_empty(),
-        "no Grafana token left alive after a failure at {proxy} {op}"
+        "no Grafana token left alive after a failure at {what}"
     );
+}
+
+/// A failure at a step boundary: the stack's state lives in S3 and the `nth` write of its
+/// `state.json` (the record that the `nth` step to finish has been applied) fails, so the run
+/// stops between that step and the next.
+fn rollback_is_complete_at_boundary(nth: usize) {
+    let bucket = crate::support::unique("rbs-bound");
+    block_on(crate::support::create_bucket(&bucket));
+    let rig = Rig::with(
+        "rbs-bound",
+        RigOptions {
+            state: Some(format!("s3://{bucket}/stacks")),
+            ..RigOptions::default()
+        },
+    );
+    rollback_is_complete(&format!("state write {nth}"), &rig, || {
+        rig.proxies.aws.add(Rule::NthPath {
+            method: "PUT".into(),
+            path: "/state.json".into(),
+            nth,
+            fault: Fault::hard("injected failure recording a finished step"),
+        })
+    });
+}
+
+/// One test per step boundary of a whole-stack `up`: nine steps, nine recorded completions.
+mod rollback_at_boundary {
+    #[test]
+    fn after_the_1st_step() {
+        super::rollback_is_complete_at_boundary(1);
+    }
+    #[test]
+    fn after_the_2nd_step() {
+        super::rollback_is_complete_at_boundary(2);
+    }
+    #[test]
+    fn after_the_3rd_step() {
+        super::rollback_is_complete_at_boundary(3);
+    }
+    #[test]
+    fn after_the_4th_step() {
+        super::rollback_is_complete_at_boundary(4);
+    }
+    #[test]
+    fn after_the_5th_step() {
+        super::rollback_is_complete_at_boundary(5);
+    }
+    #[test]
+    fn after_the_6th_step() {
+        super::rollback_is_complete_at_boundary(6);
+    }
+    #[test]
+    fn after_the_7th_step() {
+        super::rollback_is_complete_at_boundary(7);
+    }
+    #[test]
+    fn after_the_8th_step() {
+        super::rollback_is_complete_at_boundary(8);
+    }
+    #[test]
+    fn after_the_9th_step() {
+        super::rollback_is_complete_at_boundary(9);
+    }
 }
 
 macro_rules! rollback_points {
@@ -356,12 +429,33 @@ rollback_points! {
 }
 
 #[test]
-fn the_rollback_tests_cover_every_changing_call_of_up() {
-    let rig = Rig::new("rbs-discover");
+fn the_rollback_tests_cover_every_changing_call_and_step_boundary_of_up() {
+    let bucket = crate::support::unique("rbs-discover");
+    block_on(crate::support::create_bucket(&bucket));
+    let rig = Rig::with(
+        "rbs-discover",
+        RigOptions {
+            state: Some(format!("s3://{bucket}/stacks")),
+            ..RigOptions::default()
+        },
+    );
     let _controllers = rig.start_controllers();
     let run = rig.run(&["up", "--yes"]);
     run.expect_code(0);
-    let seen = changing_calls(&rig);
+    // One write of state.json per finished step: the boundaries `rollback_at_boundary` fails.
+    let state_writes = rig
+        .proxies
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| c.method == "PUT" && c.path.contains("/state.json"))
+        .count();
+    assert_eq!(state_writes, STEPS.len(), "one state write per step");
+    // The state store's own objects are not the stack's resources.
+    let seen: BTreeSet<(String, String)> = changing_calls(&rig)
+        .into_iter()
+        .filter(|(proxy, op)| !(proxy == "aws" && op.starts_with(&format!("PUT /{bucket}"))))
+        .collect();
     let listed: BTreeSet<(String, String)> = POINTS
         .iter()
         .map(|(p, o)| (p.to_string(), o.to_string()))

@@ -136,6 +136,14 @@ pub enum Rule {
         nth: usize,
         fault: Fault,
     },
+    /// The `nth` (1-based) `method` request whose path contains `path` (e.g. the third
+    /// `PUT` of a stack's `state.json`, whatever the operation is named).
+    NthPath {
+        method: String,
+        path: String,
+        nth: usize,
+        fault: Fault,
+    },
     /// A share (`per_mille` out of 1000) of all requests, drawn from a seeded generator.
     Rate {
         per_mille: u32,
@@ -342,7 +350,7 @@ fn next_random(st: &mut State) -> u64 {
     x
 }
 
-fn decide(st: &mut State, op: &str) -> Option<Fault> {
+fn decide(st: &mut State, op: &str, method: &str, path: &str) -> Option<Fault> {
     let n = {
         let seen = st.seen.entry(op.to_string()).or_insert(0);
         *seen += 1;
@@ -351,6 +359,19 @@ fn decide(st: &mut State, op: &str) -> Option<Fault> {
     let rules = st.rules.clone();
     for rule in rules {
         match rule {
+            Rule::NthPath {
+                method: m,
+                path: p,
+                nth,
+                fault,
+            } if m == method && path.contains(p.as_str()) => {
+                let key = format!("{m} *{p}*");
+                let seen = st.seen.entry(key).or_insert(0);
+                *seen += 1;
+                if *seen == nth {
+                    return Some(fault);
+                }
+            }
             Rule::Nth { op: o, nth, fault } if o == op && nth == n => return Some(fault),
             Rule::From { op: o, nth, fault } if o == op && n >= nth => return Some(fault),
             Rule::Rate {
@@ -398,7 +419,7 @@ fn handle(
     let op = naming.name(&method, &path, &headers, &body);
     let fault = {
         let mut st = state.lock().unwrap();
-        let fault = decide(&mut st, &op);
+        let fault = decide(&mut st, &op, &method, &path);
         st.calls.push(Call {
             op: op.clone(),
             method: method.clone(),
@@ -423,6 +444,9 @@ fn handle(
             let ec2 = headers
                 .get("authorization")
                 .is_some_and(|a| a.contains("/ec2/aws4_request"));
+            let s3 = headers
+                .get("authorization")
+                .is_some_and(|a| a.contains("/s3/aws4_request"));
             let xml = if ec2 {
                 format!(
                     "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>"
@@ -437,6 +461,13 @@ fn handle(
                 .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
             let (ctype, body) = match naming {
                 _ if form => ("text/xml", xml),
+                // S3's REST-XML error document.
+                Naming::Aws if s3 => (
+                    "application/xml",
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault-proxy</RequestId></Error>"
+                    ),
+                ),
                 // The API server's error shape: a Status object.
                 Naming::Kubernetes => (
                     "application/json",
