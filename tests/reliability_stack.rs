@@ -17,6 +17,7 @@
 //!   the next `up` completes and `cleanup` leaves nothing.
 //! - Concurrency: two `up` of one stack from two processes, with local and with S3 state:
 //!   exactly one proceeds, the other stops at the lock having changed nothing.
+//! - A cleanup failing part-way lists what it removed and what is left; the next one finishes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -866,4 +867,70 @@ fn rollback_tests_name_only_changing_calls() {
     ));
     assert!(!is_changing("DeleteNatGateway"));
     assert!(is_changing("PATCH v1 namespaces"));
+}
+
+// ---------------------------------------------------------------------------------------
+// A cleanup that fails part-way.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_cleanup_failing_part_way_lists_what_it_removed_and_what_is_left_then_finishes() {
+    let rig = Rig::new("rbs-partial");
+    let _controllers = rig.start_controllers();
+    rig.run(&["up", "--yes"]).expect_code(0);
+    // The VPC is the cluster step's last deletion: everything else of the step goes first.
+    rig.proxies.aws.add(Rule::From {
+        op: "DeleteVpc".into(),
+        nth: 1,
+        fault: Fault::hard("injected failure deleting the VPC"),
+    });
+    let failed = rig.run(&["cleanup", "--yes"]);
+    let doc = failed.json();
+    assert_ne!(failed.code, Some(0), "{doc:#}");
+    let cluster = doc["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "cluster"))
+        .unwrap_or_else(|| panic!("the cluster step in {doc:#}"))
+        .clone();
+    let details = |detail: &str| -> Vec<String> {
+        cluster["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["detail"] == detail)
+            .map(|a| format!("{} {}", a["kind"], a["name"]))
+            .collect()
+    };
+    let removed = details("removed before the failure");
+    let left = details("left: still owned by the stack");
+    assert!(
+        removed.iter().any(|r| r.contains("eks-cluster")),
+        "the control plane was removed before the failure: {cluster:#}"
+    );
+    assert!(
+        left.iter().any(|l| l.contains("vpc")),
+        "the VPC is listed as left: {cluster:#}"
+    );
+    assert!(
+        cluster
+            .to_string()
+            .contains("meshctl cleanup --only cluster"),
+        "the report says how to finish: {cluster:#}"
+    );
+    // The other steps were cleaned up; what is left is the cluster step's network.
+    let left_now = rig.left_after_cleanup();
+    assert!(
+        left_now.iter().any(|l| l.starts_with("vpc ")),
+        "{left_now:#?}"
+    );
+    assert!(
+        !left_now
+            .iter()
+            .any(|l| l.starts_with("eks-cluster ") || l.starts_with("amp-workspace ")),
+        "{left_now:#?}"
+    );
+
+    rig.proxies.clear_rules();
+    rig.run(&["cleanup", "--yes"]).expect_code(0);
+    assert_eq!(rig.left_after_cleanup(), Vec::<String>::new());
 }
