@@ -1,6 +1,6 @@
 //! `meshctl verify`: prove the data path end to end, link by link, in the order data flows
-//! (mesh -> Prometheus -> AMP -> Grafana -> alerting), and name the first broken link with its
-//! likely fix. Read-only: it changes nothing but a short-lived Grafana token it deletes again.
+//! (mesh -> Prometheus -> AMP -> Kiali's SigV4 proxy, Grafana -> alerting), and name the first
+//! broken link with its likely fix. Read-only: it changes nothing but a short-lived Grafana token it deletes again.
 
 use std::fmt;
 
@@ -11,6 +11,7 @@ use crate::aws::sigv4;
 use crate::engine::{StepCtx, StepId};
 use crate::error::{Error, exit};
 use crate::steps::grafana::{ApiSession, GrafanaStep, datasource_uid};
+use crate::steps::kiali;
 
 /// The PromQL `verify` asks AMP: request rates per workload over the last five minutes.
 pub const MESH_QUERY: &str = "sum by (destination_workload, destination_workload_namespace) (rate(istio_requests_total[5m]))";
@@ -116,6 +117,7 @@ impl fmt::Display for VerifyReport {
 /// Check every link that the stack's applied steps make checkable.
 pub async fn run(ctx: &StepCtx) -> Result<VerifyReport, Error> {
     let mut checks = vec![amp_query(ctx).await?];
+    checks.extend(kiali(ctx).await);
     checks.extend(grafana(ctx).await?);
     let first_broken = checks
         .iter()
@@ -160,6 +162,142 @@ async fn amp_query(ctx: &StepCtx) -> Result<Check, Error> {
         }
     };
     Ok(judge_amp(reply.status, &reply.body))
+}
+
+/// Kiali reads AMP through the SigV4 proxy: its configuration points at the proxy, and the
+/// proxy answers a query (reached through the API server's service proxy, so this works from
+/// outside the cluster).
+async fn kiali(ctx: &StepCtx) -> Vec<Check> {
+    const CONFIG: &str = "kiali-config";
+    const PROXY: &str = "kiali-proxy";
+    let Some(expected) = ctx.state.output(StepId::Kiali, "prometheus_url").await else {
+        let why = "the kiali step has not been applied to this stack";
+        return vec![Check::skip(CONFIG, why), Check::skip(PROXY, why)];
+    };
+    let ns = ctx
+        .state
+        .output(StepId::Kiali, "namespace")
+        .await
+        .unwrap_or_else(|| ctx.config.kiali.namespace.clone());
+    let kube = match crate::kube::connect(ctx).await {
+        Ok(k) => k,
+        Err(e) => {
+            return vec![
+                Check::fail(
+                    CONFIG,
+                    format!("cannot reach the cluster: {e}"),
+                    "check the cluster's endpoint and your access (`meshctl kubeconfig`, `meshctl doctor`)",
+                ),
+                Check::skip(PROXY, "not checked: the cluster cannot be reached"),
+            ];
+        }
+    };
+    let config = kiali_config(&kube, &ns, &expected).await;
+    let proxy = kiali_proxy(&kube, &ns, &expected).await;
+    vec![config, proxy]
+}
+
+/// Kiali's ConfigMap sends Prometheus queries to the proxy, with the workspace path.
+async fn kiali_config(kube: &crate::kube::Kube, ns: &str, expected: &str) -> Check {
+    const LINK: &str = "kiali-config";
+    let reapply = "run `meshctl kiali` to restore Kiali's configuration";
+    let r = crate::kube::ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: Some(ns.to_string()),
+        name: kiali::KIALI_NAME.into(),
+    };
+    let cm = match kube.get(&r).await {
+        Ok(Some(cm)) => cm,
+        Ok(None) => {
+            return Check::fail(
+                LINK,
+                format!("ConfigMap {ns}/{} does not exist", kiali::KIALI_NAME),
+                reapply,
+            );
+        }
+        Err(e) => {
+            return Check::fail(
+                LINK,
+                format!("cannot read ConfigMap {ns}/{}: {e}", kiali::KIALI_NAME),
+                "check your access to the cluster (`meshctl doctor`)",
+            );
+        }
+    };
+    let text = cm.data["data"]["config.yaml"].as_str().unwrap_or_default();
+    let parsed: Option<Value> = serde_yaml_ng::from_str(text).ok();
+    let url = parsed
+        .as_ref()
+        .and_then(|c| c["external_services"]["prometheus"]["url"].as_str())
+        .unwrap_or_default();
+    if url.trim_end_matches('/') == expected.trim_end_matches('/') {
+        Check::pass(LINK, format!("Kiali queries {url}"))
+    } else if url.is_empty() {
+        Check::fail(
+            LINK,
+            "Kiali's config.yaml has no external_services.prometheus.url",
+            reapply,
+        )
+    } else {
+        Check::fail(
+            LINK,
+            format!("Kiali queries {url}, not the SigV4 proxy {expected}"),
+            reapply,
+        )
+    }
+}
+
+/// The proxy answers a query for the workspace (it signs for AMP with the query role).
+async fn kiali_proxy(kube: &crate::kube::Kube, ns: &str, expected: &str) -> Check {
+    const LINK: &str = "kiali-proxy";
+    // The path after the proxy's address: `workspaces/<id>/api/v1/query?query=...`.
+    let workspace_path = expected
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| path.trim_end_matches('/'))
+        .unwrap_or_default();
+    let path = format!("{workspace_path}/api/v1/query?query=vector(1)");
+    let answer = kube
+        .service_get(ns, kiali::PROXY_NAME, kiali::PROXY_PORT, &path)
+        .await;
+    let deployment = format!("Deployment {ns}/{}", kiali::PROXY_NAME);
+    match answer {
+        Err(e) => Check::fail(
+            LINK,
+            format!("cannot reach the proxy through the API server: {e}"),
+            "check your access to the cluster (`meshctl doctor`)",
+        ),
+        Ok((200, body))
+            if serde_json::from_str::<Value>(&body).is_ok_and(|v| v["status"] == "success") =>
+        {
+            Check::pass(
+                LINK,
+                format!("{} answers queries for the workspace", kiali::PROXY_NAME),
+            )
+        }
+        Ok((503, body)) if body.contains("no endpoints available") => Check::fail(
+            LINK,
+            format!("the proxy has no ready pod ({deployment})"),
+            format!(
+                "look at the proxy's pods in namespace {ns}; `meshctl kiali` waits for them and says why they are not ready"
+            ),
+        ),
+        Ok((404, body)) if body.contains("not found") && body.contains("services") => Check::fail(
+            LINK,
+            format!("Service {ns}/{} does not exist", kiali::PROXY_NAME),
+            "run `meshctl kiali` to restore the proxy",
+        ),
+        Ok((401 | 403, body)) => Check::fail(
+            LINK,
+            format!("AMP refused the proxy's request: {}", message(&body)),
+            "the proxy signs as the irsa query role: run `meshctl irsa` to restore the role, its policy and its trust in the proxy's service account",
+        ),
+        Ok((code, body)) => Check::fail(
+            LINK,
+            format!("the proxy answered HTTP {code}: {}", message(&body)),
+            format!("look at the logs of {deployment}"),
+        ),
+    }
 }
 
 /// Turn AMP's answer to [`MESH_QUERY`] into a check.

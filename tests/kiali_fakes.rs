@@ -532,3 +532,139 @@ async fn a_missing_query_service_account_stops_before_any_change() {
         env.fake.mutating_calls()
     );
 }
+
+/// The check `link` of a verify report.
+fn verify_check<'a>(report: &'a Value, link: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["link"] == link))
+        .unwrap_or_else(|| panic!("no check `{link}` in {report:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_checks_kiali_config_and_the_proxy_through_the_api_server() {
+    use crate::support::amp_query_fake::{AmpQueryFake, Mode};
+    use crate::support::http_fake::{Request, Response, serve};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let env = setup("kiali-verify", "").await;
+    meshctl(&env, &["kiali", "--yes"]).await.expect_code(0);
+    // The AMP link of verify asks a local AMP query fake, never a real endpoint.
+    let amp = AmpQueryFake::start(WORKSPACE, crate::support::REGION, Mode::Healthy);
+    let path = env.stack.state_dir().join("state.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    doc["steps"]["amp"]["outputs"]["prometheus_endpoint"] = Value::from(amp.endpoint());
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    // The proxy's pod: answers Prometheus queries for the workspace, as AMP does behind it,
+    // or refuses as AMP does when the query role may not query.
+    let refuse = Arc::new(AtomicBool::new(false));
+    let r = refuse.clone();
+    let pod = serve(Arc::new(move |req: &Request| {
+        let want = ["workspaces", WORKSPACE, "api", "v1", "query"];
+        if req.path() != want {
+            return Response::json(404, json!({"message": "Not Found"}));
+        }
+        if r.load(Ordering::SeqCst) {
+            return Response::json(
+                403,
+                json!({"message": "User is not authorized to perform: aps:QueryMetrics"}),
+            );
+        }
+        Response::json(
+            200,
+            json!({"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": {}, "value": [1_767_000_000, "1"]}]}}),
+        )
+    }));
+
+    // Healthy: both Kiali links pass.
+    env.fake
+        .set_service_backend(NS, "aws-sigv4-proxy", Some(&pod));
+    let run = meshctl(&env, &["verify"]).await;
+    let report = run.json();
+    assert_eq!(
+        verify_check(&report, "kiali-config")["outcome"],
+        "pass",
+        "{report:#}"
+    );
+    assert_eq!(
+        verify_check(&report, "kiali-proxy")["outcome"],
+        "pass",
+        "{report:#}"
+    );
+    assert_eq!(report["status"], "passed", "{report:#}");
+    run.expect_code(0);
+    assert!(
+        env.fake.requests().iter().any(|l| l.method == "GET"
+            && l.path
+                .contains("/services/aws-sigv4-proxy:8080/proxy/workspaces/")),
+        "verify went through the API server's service proxy"
+    );
+
+    // AMP refuses the proxy's signature: the fix names irsa.
+    refuse.store(true, Ordering::SeqCst);
+    let report = meshctl(&env, &["verify"]).await.json();
+    let proxy = verify_check(&report, "kiali-proxy");
+    assert_eq!(proxy["outcome"], "fail", "{report:#}");
+    assert!(
+        proxy["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meshctl irsa"),
+        "{proxy:#}"
+    );
+    assert_eq!(report["first_broken"], "kiali-proxy", "{report:#}");
+    refuse.store(false, Ordering::SeqCst);
+
+    // No ready pod behind the Service: the API server answers 503.
+    env.fake.set_service_backend(NS, "aws-sigv4-proxy", None);
+    let run = meshctl(&env, &["verify"]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let report = run.json();
+    let proxy = verify_check(&report, "kiali-proxy");
+    assert_eq!(proxy["outcome"], "fail", "{report:#}");
+    assert!(
+        proxy["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no ready pod"),
+        "{proxy:#}"
+    );
+
+    // Someone points Kiali elsewhere: the config link fails first, with the fix.
+    env.fake
+        .set_service_backend(NS, "aws-sigv4-proxy", Some(&pod));
+    let cm: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        env.kube.client().clone(),
+        NS,
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+    );
+    let changed = "external_services:\n  prometheus:\n    url: http://prometheus.example:9090/\n";
+    cm.patch(
+        "kiali",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"data": {"config.yaml": changed}})),
+    )
+    .await
+    .expect("change Kiali's ConfigMap");
+    let report = meshctl(&env, &["verify"]).await.json();
+    let config = verify_check(&report, "kiali-config");
+    assert_eq!(config["outcome"], "fail", "{report:#}");
+    assert!(
+        config["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("prometheus.example"),
+        "{config:#}"
+    );
+    assert!(
+        config["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meshctl kiali"),
+        "{config:#}"
+    );
+    assert_eq!(report["first_broken"], "kiali-config", "{report:#}");
+}

@@ -19,12 +19,15 @@ use ::kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
 use ::kube::client::ClientBuilder;
+use ::kube::client::retry::RetryPolicy;
 use ::kube::config::{KubeConfigOptions, Kubeconfig};
 use ::kube::discovery::{self, ApiCapabilities, Scope, verbs};
 use ::kube::{Client, Config, Discovery};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
+use tower::buffer::BufferLayer;
+use tower::retry::RetryLayer;
 
 pub use auth::{BearerLayer, Clock, EksTokenSource, TokenSource};
 pub use connect::connect;
@@ -179,11 +182,17 @@ impl Kube {
             .await
             .map_err(|e| bad(e.to_string()))?;
         let endpoint = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| KubeError::Connect {
-            endpoint: endpoint.clone(),
-            message: e.to_string(),
-            help: "check the cluster's server URL and certificate in the kubeconfig".into(),
+        let builder = ClientBuilder::try_from(without_default_retry(config)).map_err(|e| {
+            KubeError::Connect {
+                endpoint: endpoint.clone(),
+                message: e.to_string(),
+                help: "check the cluster's server URL and certificate in the kubeconfig".into(),
+            }
         })?;
+        let client = builder
+            .with_layer(&BufferLayer::new(BUFFER))
+            .with_layer(&RetryLayer::new(ApiRetry::new()))
+            .build();
         Ok(Kube::new(client, stack, endpoint))
     }
 
@@ -215,13 +224,17 @@ impl Kube {
                 )
             })?);
         }
-        let builder = ClientBuilder::try_from(config).map_err(|e| {
+        let builder = ClientBuilder::try_from(without_default_retry(config)).map_err(|e| {
             bad(
                 e.to_string(),
                 "check the endpoint URL and the CA bundle of the cluster",
             )
         })?;
-        let client = builder.with_layer(&BearerLayer { tokens }).build();
+        let client = builder
+            .with_layer(&BearerLayer { tokens })
+            .with_layer(&BufferLayer::new(BUFFER))
+            .with_layer(&RetryLayer::new(ApiRetry::new()))
+            .build();
         Ok(Kube::new(client, stack, endpoint.to_string()))
     }
 
@@ -661,6 +674,58 @@ impl Kube {
         Ok(())
     }
 
+    /// `GET <path>` (with its query) from port `port` of Service `ns/name` through the API
+    /// server's service proxy: the status and body, whatever the status (a 503 with
+    /// "no endpoints available" means no pod is ready behind the Service). An error only when
+    /// the API server itself cannot be reached or refuses the caller.
+    pub async fn service_get(
+        &self,
+        ns: &str,
+        name: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<(u16, String), KubeError> {
+        let uri = format!(
+            "/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/{}",
+            path.trim_start_matches('/')
+        );
+        let what = format!("the service proxy of {ns}/{name}");
+        let request =
+            http::Request::get(&uri)
+                .body(Vec::new())
+                .map_err(|e| KubeError::Connect {
+                    endpoint: self.endpoint.clone(),
+                    message: format!("{uri}: {e}"),
+                    help: "this is a bug in meshctl: please report it".into(),
+                })?;
+        let response = self
+            .client
+            .send(request.map(::kube::client::Body::from))
+            .await
+            .map_err(|e| KubeError::from_kube("use", &what, e))?;
+        let code = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect_bytes()
+            .await
+            .map_err(|e| KubeError::from_kube("read the answer of", &what, e))?;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        // The API server's own refusal of the caller is a Status object; what the pod behind
+        // the Service answers (even a 403) is passed on as it is.
+        let status: Option<::kube::core::Status> = serde_json::from_str(&body).ok();
+        let own =
+            serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v["kind"] == "Status");
+        if matches!(code, 401 | 403) && own {
+            let status = status.unwrap_or_else(|| ::kube::core::Status::failure(&body, ""));
+            return Err(KubeError::from_kube(
+                "use",
+                &what,
+                ::kube::Error::Api(status.with_code(code).boxed()),
+            ));
+        }
+        Ok((code, body))
+    }
+
     /// Read an object, `None` when it does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<DynamicObject>, KubeError> {
         let (ar, caps) = self.resolve(r).await?;
@@ -668,6 +733,69 @@ impl Kube {
             .get_opt(&r.name)
             .await
             .map_err(|e| KubeError::from_kube("read", &r.to_string(), e))
+    }
+}
+
+/// Requests queued in front of the retrying service (a retry needs a service it can clone).
+const BUFFER: usize = 1024;
+
+/// kube-rs's own retry (up to 15 attempts, backing off towards minutes) is replaced by
+/// [`ApiRetry`].
+fn without_default_retry(mut config: Config) -> Config {
+    config.default_retry = false;
+    config
+}
+
+/// How requests to the API server are retried: 429, 503 and 504 (the API server's answers
+/// for "overloaded, try again", whatever the method: the request was not processed), at most
+/// [`ApiRetry::ATTEMPTS`] times, backing off from 100 ms to 2 s and honouring `Retry-After`.
+/// Requests through the service proxy are never retried: a 503 there means the Service has no
+/// ready pod, which is an answer, not a hiccup.
+#[derive(Clone)]
+struct ApiRetry(RetryPolicy);
+
+impl ApiRetry {
+    const ATTEMPTS: u32 = 5;
+
+    fn new() -> ApiRetry {
+        ApiRetry(
+            RetryPolicy::new(
+                Duration::from_millis(100),
+                Duration::from_secs(2),
+                Self::ATTEMPTS,
+                true,
+            )
+            .expect("constant backoff parameters are valid"),
+        )
+    }
+}
+
+impl<Res>
+    tower::retry::Policy<http::Request<::kube::client::Body>, http::Response<Res>, tower::BoxError>
+    for ApiRetry
+{
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        req: &mut http::Request<::kube::client::Body>,
+        result: &mut Result<http::Response<Res>, tower::BoxError>,
+    ) -> Option<Self::Future> {
+        if req.uri().path().contains("/proxy/") {
+            return None;
+        }
+        self.0.retry(req, result)
+    }
+
+    fn clone_request(
+        &mut self,
+        req: &http::Request<::kube::client::Body>,
+    ) -> Option<http::Request<::kube::client::Body>> {
+        <RetryPolicy as tower::retry::Policy<
+            http::Request<::kube::client::Body>,
+            http::Response<Res>,
+            tower::BoxError,
+        >>::clone_request(&mut self.0, req)
     }
 }
 

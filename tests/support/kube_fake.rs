@@ -211,6 +211,9 @@ struct State {
     objects: BTreeMap<Key, Stored>,
     rv: u64,
     log: Vec<Logged>,
+    /// What answers behind a Service, for the API server's service proxy: (namespace,
+    /// service) -> `http://127.0.0.1:PORT` (the test's stand-in for the Service's ready pods).
+    backends: HashMap<(String, String), String>,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -239,6 +242,7 @@ impl KubeFake {
             objects: BTreeMap::new(),
             rv: 100,
             log: vec![],
+            backends: HashMap::new(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -263,6 +267,18 @@ impl KubeFake {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Let the service proxy (`/api/v1/namespaces/<ns>/services/<name>[:<port>]/proxy/…`)
+    /// reach `url` for Service `ns/name`, as if it had a ready pod there; `None`: no ready
+    /// endpoints (the API server answers 503).
+    pub fn set_service_backend(&self, ns: &str, name: &str, url: Option<&str>) {
+        let key = (ns.to_string(), name.to_string());
+        let mut st = self.lock();
+        match url {
+            Some(u) => st.backends.insert(key, u.to_string()),
+            None => st.backends.remove(&key),
+        };
     }
 
     pub fn requests(&self) -> Vec<Logged> {
@@ -391,51 +407,215 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
         .map(|b| b.to_bytes())
         .unwrap_or_default();
 
-    let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-    let st = &mut *guard;
-    let mut log = Logged {
-        method: method.to_string(),
-        path: path.clone(),
-        query: query_text,
-        field_manager: query.get("fieldManager").cloned(),
-        dry_run: query.get("dryRun").is_some_and(|d| d == "All")
-            || delete_options(&body)["dryRun"][0] == "All",
-        propagation: query
-            .get("propagationPolicy")
-            .cloned()
-            .or_else(|| {
-                delete_options(&body)["propagationPolicy"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .filter(|_| method == Method::DELETE),
-        status: 0,
-        auth_error: None,
-    };
-    let (code, body) = match authenticate(&st.opts.auth, &authorization) {
-        Err(why) => {
-            log.auth_error = Some(why);
-            status_body(401, "Unauthorized", "Unauthorized", Value::Null)
-        }
-        Ok((user, read_only)) if read_only && method != Method::GET => status_body(
-            403,
-            "Forbidden",
-            &format!(
-                "{path} is forbidden: User \"{user}\" cannot {} this resource",
-                method.as_str().to_lowercase()
+    let (code, body, forward_to) = {
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        let st = &mut *guard;
+        let mut log = Logged {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query_text,
+            field_manager: query.get("fieldManager").cloned(),
+            dry_run: query.get("dryRun").is_some_and(|d| d == "All")
+                || delete_options(&body)["dryRun"][0] == "All",
+            propagation: query
+                .get("propagationPolicy")
+                .cloned()
+                .or_else(|| {
+                    delete_options(&body)["propagationPolicy"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .filter(|_| method == Method::DELETE),
+            status: 0,
+            auth_error: None,
+        };
+        let mut forward_to: Option<String> = None;
+        let (code, body) = match authenticate(&st.opts.auth, &authorization) {
+            Err(why) => {
+                log.auth_error = Some(why);
+                status_body(401, "Unauthorized", "Unauthorized", Value::Null)
+            }
+            Ok((user, read_only)) if read_only && method != Method::GET => status_body(
+                403,
+                "Forbidden",
+                &format!(
+                    "{path} is forbidden: User \"{user}\" cannot {} this resource",
+                    method.as_str().to_lowercase()
+                ),
+                json!({}),
             ),
-            json!({}),
-        ),
-        Ok(_) => route(st, &state, &method, &path, &query, &content_type, &body),
+            Ok(_) => match service_proxy(st, &method, &path) {
+                Some(Ok((url, rest))) => {
+                    forward_to = Some(if log.query.is_empty() {
+                        format!("{url}/{rest}")
+                    } else {
+                        format!("{url}/{rest}?{}", log.query)
+                    });
+                    (200, Value::Null)
+                }
+                Some(Err(reply)) => reply,
+                None => route(st, &state, &method, &path, &query, &content_type, &body),
+            },
+        };
+        log.status = code;
+        st.log.push(log);
+        (code, body, forward_to)
     };
-    log.status = code;
-    st.log.push(log);
-    drop(guard);
+    if let Some(target) = forward_to {
+        // Forwarded outside the lock: the answer is the backend's, whatever it is.
+        let (code, ctype, bytes) = tokio::task::spawn_blocking(move || forward(&target))
+            .await
+            .unwrap_or((502, "text/plain".into(), b"proxy task failed".to_vec()));
+        return Response::builder()
+            .status(code)
+            .header("content-type", ctype)
+            .body(Full::new(Bytes::from(bytes)))
+            .unwrap_or_default();
+    }
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap_or_default()
+}
+
+/// The API server's service proxy: `GET /api/v1/namespaces/<ns>/services/<svc>/proxy/<rest>`
+/// where `<svc>` is `name`, `name:port` or `scheme:name:port`. `Some(Ok((backend, rest)))` to
+/// forward, `Some(Err(reply))` for the API server's own refusal, `None` for other paths.
+fn service_proxy(
+    st: &State,
+    method: &Method,
+    path: &str,
+) -> Option<Result<(String, String), Reply>> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let [
+        "api",
+        "v1",
+        "namespaces",
+        ns,
+        "services",
+        spec,
+        "proxy",
+        rest @ ..,
+    ] = segs.as_slice()
+    else {
+        return None;
+    };
+    if method != Method::GET {
+        return Some(Err(status_body(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+            json!({}),
+        )));
+    }
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (name, port) = match parts.as_slice() {
+        [name] => (*name, None),
+        [name, port] => (*name, Some(*port)),
+        [_scheme, name, port] => (*name, Some(*port)),
+        _ => return Some(Err(no_such_path())),
+    };
+    let key: Key = (
+        String::new(),
+        "services".into(),
+        ns.to_string(),
+        name.to_string(),
+    );
+    let Some(service) = st.objects.get(&key) else {
+        return Some(Err(status_body(
+            404,
+            "NotFound",
+            &format!("services \"{name}\" not found"),
+            json!({"name": name, "kind": "services"}),
+        )));
+    };
+    let ports = service.obj["spec"]["ports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let port_known = port.is_none_or(|p| {
+        ports
+            .iter()
+            .any(|sp| sp["port"].as_u64().is_some_and(|n| n.to_string() == p) || sp["name"] == p)
+    });
+    let no_endpoints = || {
+        status_body(
+            503,
+            "ServiceUnavailable",
+            &format!("no endpoints available for service \"{spec}\""),
+            json!({}),
+        )
+    };
+    if !port_known {
+        return Some(Err(no_endpoints()));
+    }
+    match st.backends.get(&(ns.to_string(), name.to_string())) {
+        Some(url) => Some(Ok((url.clone(), rest.join("/")))),
+        None => Some(Err(no_endpoints())),
+    }
+}
+
+/// `GET target` over plain HTTP/1.1: the status, content type and body.
+fn forward(target: &str) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let failed = |why: String| (502, "text/plain".to_string(), why.into_bytes());
+    let Some(rest) = target.strip_prefix("http://") else {
+        return failed(format!("not an http URL: {target}"));
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return failed(format!(
+            "error trying to reach service: dial tcp {host}: connection refused"
+        ));
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request =
+        format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return failed("error trying to reach service: write failed".into());
+    }
+    let mut raw = vec![];
+    let _ = stream.read_to_end(&mut raw);
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return failed("error trying to reach service: no HTTP answer".into());
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(502);
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+        let mut out = vec![];
+        let mut rest = &body[..];
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&rest[..eol])
+                    .split(';')
+                    .next()
+                    .unwrap_or("0")
+                    .trim(),
+                16,
+            )
+            .unwrap_or(0);
+            if size == 0 || rest.len() < eol + 2 + size {
+                break;
+            }
+            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+            rest = &rest[(eol + 4 + size).min(rest.len())..];
+        }
+        body = out;
+    }
+    let ctype = header("content-type").unwrap_or_else(|| "text/plain".into());
+    (code, ctype, body)
 }
 
 /// A DELETE's options: kube clients send them as a JSON body.
