@@ -5,6 +5,8 @@
 # `MESHCTL_TEST_CACHE`, default ~/.cache/meshctl-test), starts moto on a free loopback port, runs the whole cargo test
 # suite against it and stops it on exit, whatever the outcome.
 # Extra arguments go to `cargo test` (e.g. `./test.sh amp_moto`).
+# `./test.sh --bench [args]` runs the makespan benchmark instead (`cargo bench --bench makespan
+# [args]`, docs/performance.md) with the same tools and moto.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -169,6 +171,13 @@ export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
+
+# --- the benchmark, instead of the suite ------------------------------------------------
+if [ "${1:-}" = "--bench" ]; then
+  shift
+  cargo bench --bench makespan "$@"
+  exit
+fi
 
 # --- the suite: every target, then the doc tests ----------------------------------------
 # Not `exec`: the EXIT trap must still stop moto. Arguments, when given, go to one

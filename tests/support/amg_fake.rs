@@ -82,6 +82,11 @@ pub struct AmgState {
     pub calls: Vec<String>,
     /// Every token key ever minted, also of deleted workspaces.
     pub minted: Vec<String>,
+    /// How long a deleted workspace stays DELETING (DescribeWorkspace answers it, the list no
+    /// longer shows it); zero (the default): gone at once. Set by the latency emulator.
+    pub delete_after: Duration,
+    /// Workspaces being deleted, with when their deletion started.
+    pub deleting: Vec<(Workspace, Instant)>,
 }
 
 impl AmgState {
@@ -247,6 +252,15 @@ fn handle(st: &mut AmgState, req: &Request) -> Response {
         }
         (_, ["workspaces", id, rest @ ..]) => {
             let Some(i) = st.workspaces.iter().position(|w| w.id == *id) else {
+                let delete_after = st.delete_after;
+                st.deleting.retain(|(_, t)| t.elapsed() < delete_after);
+                if let ("GET", []) = (m, rest)
+                    && let Some((w, _)) = st.deleting.iter().find(|(w, _)| w.id == *id)
+                {
+                    let mut d = w.describe();
+                    d["status"] = json!("DELETING");
+                    return Response::json(200, json!({"workspace": d}));
+                }
                 return not_found("workspace");
             };
             workspace_op(st, i, m, rest, req)
@@ -283,6 +297,9 @@ fn workspace_op(st: &mut AmgState, i: usize, m: &str, rest: &[&str], req: &Reque
             let w = st.workspaces.remove(i);
             let mut d = w.describe();
             d["status"] = json!("DELETING");
+            if !st.delete_after.is_zero() {
+                st.deleting.push((w, Instant::now()));
+            }
             Response::json(202, json!({"workspace": d}))
         }
         ("GET", ["permissions"]) => {

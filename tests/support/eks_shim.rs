@@ -118,6 +118,8 @@ pub struct ShimState {
     pub calls: Vec<Call>,
     pub faults: Vec<Fault>,
     seq: u64,
+    /// Status holds of the latency emulator (tests/support/latency.rs); `None`: off.
+    pub latency: Option<super::latency::Holds>,
 }
 
 /// The running shim.
@@ -195,6 +197,21 @@ impl EksShim {
             message: message.into(),
             times,
         });
+    }
+
+    /// Hold statuses for the latency table from now on (tests/support/latency.rs).
+    pub fn set_latency(&self, holds: super::latency::Holds) {
+        self.state.lock().unwrap().latency = Some(holds);
+    }
+
+    /// With latency on, whether some node group is ACTIVE; without, always true.
+    pub fn latency_nodes_active(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .latency
+            .as_ref()
+            .is_none_or(|h| h.nodes_active())
     }
 
     /// What the shim keeps about `cluster`, `None` when it does not know it.
@@ -598,7 +615,34 @@ fn serve_one(
     } else {
         forward(&req, upstream)
     };
+    let out = held_by_latency(out, &req.method, &service, &segments, &operation, state);
     write_response(&stream, out)
+}
+
+/// The answer as the latency emulator holds it (CREATING, DELETING, pending), when it is on.
+fn held_by_latency(
+    mut out: Outgoing,
+    method: &str,
+    service: &str,
+    segments: &[String],
+    operation: &str,
+    state: &Arc<Mutex<ShimState>>,
+) -> Outgoing {
+    let mut st = state.lock().unwrap();
+    let Some(holds) = st.latency.as_mut() else {
+        return out;
+    };
+    if let Some((status, body)) =
+        holds.rewrite(service, method, segments, operation, out.status, &out.body)
+    {
+        if status != out.status {
+            out.headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("x-amzn-errortype"));
+        }
+        out.status = status;
+        out.body = body;
+    }
+    out
 }
 
 fn eks(

@@ -21,6 +21,7 @@ pub mod fault_proxy;
 pub mod grafana_fake;
 pub mod http_fake;
 pub mod kube_fake;
+pub mod latency;
 pub mod pagerduty_fake;
 pub mod slow_proxy;
 pub mod stack_rig;

@@ -354,16 +354,35 @@ fn namespaced(
 /// configurations the CA bundle istiod writes. It writes only what is missing, so on a
 /// complete stack it makes no call but reads.
 pub fn play_controllers(client: kube::Client) -> tokio::task::JoinHandle<()> {
+    play_controllers_gated(client, None)
+}
+
+/// Whether the controllers may report a workload (`kind`, namespace, name) ready yet; the
+/// latency emulator (tests/support/latency.rs) holds workloads back with one.
+pub type Gate = std::sync::Arc<dyn Fn(&str, &str, &str) -> bool + Send + Sync>;
+
+/// [`play_controllers`], reporting a Deployment or DaemonSet ready only once `gate` allows it
+/// (and istiod's endpoints only once istiod is ready). `None` is [`play_controllers`].
+pub fn play_controllers_gated(
+    client: kube::Client,
+    gate: Option<Gate>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let started = Instant::now();
         while started.elapsed() < CONTROLLER_LIFETIME {
-            reconcile(&client).await;
+            reconcile(&client, gate.as_ref()).await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
 }
 
-async fn reconcile(client: &kube::Client) {
+impl From<tokio::task::JoinHandle<()>> for Controllers {
+    fn from(task: tokio::task::JoinHandle<()>) -> Controllers {
+        Controllers(Some(task))
+    }
+}
+
+async fn reconcile(client: &kube::Client, gate: Option<&Gate>) {
     let params = PatchParams::default();
     for kind in ["Deployment", "DaemonSet"] {
         let Ok(list) = api(client, "apps", "v1", kind)
@@ -381,6 +400,9 @@ async fn reconcile(client: &kube::Client) {
                 o.metadata.namespace.clone().unwrap_or_default(),
                 o.metadata.name.clone().unwrap_or_default(),
             );
+            if gate.is_some_and(|g| !g(kind, &ns, &name)) {
+                continue;
+            }
             let want = o.data["spec"]["replicas"].as_i64().unwrap_or(1);
             let status = if kind == "Deployment" {
                 json!({"status": {"observedGeneration": generation, "replicas": want,
@@ -417,7 +439,8 @@ async fn reconcile(client: &kube::Client) {
                     .patch_status(&name, &params, &Patch::Merge(&status))
                     .await;
             }
-            if name == "istiod" {
+            // With a gate, istiod's endpoints are ready when istiod is.
+            if name == "istiod" && gate.is_none_or(|g| g("Deployment", &ns, &name)) {
                 let slices = namespaced(client, &ns, "discovery.k8s.io", "v1", "EndpointSlice");
                 if let Ok(None) = slices.get_opt("istiod-e2e01").await {
                     let slice = json!({
