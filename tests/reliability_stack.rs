@@ -152,6 +152,30 @@ fn seed_preexisting(rig: &Rig) -> Preexisting {
     }
 }
 
+/// Remove what [`seed_preexisting`] made in the shared moto (the fakes go with the rig), so
+/// later tests list fewer foreign resources.
+fn remove_preexisting(rig: &Rig, pre: &Preexisting) {
+    rig.rt.block_on(async {
+        let conf = sdk_config().await;
+        let _ = aws_sdk_iam::Client::new(&conf)
+            .delete_role()
+            .role_name(&pre.role)
+            .send()
+            .await;
+        let _ = aws_sdk_ec2::Client::new(&conf)
+            .delete_vpc()
+            .vpc_id(&pre.vpc)
+            .send()
+            .await;
+        let _ = crate::support::amp()
+            .await
+            .delete_workspace()
+            .workspace_id(&pre.amp_workspace)
+            .send()
+            .await;
+    });
+}
+
 /// Everything meshctl owns in the rig, plus every field of everything that existed before.
 fn world(rig: &Rig, pre: &Preexisting) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = rig
@@ -293,6 +317,7 @@ fn rollback_is_complete(what: &str, rig: &Rig, inject: impl FnOnce()) {
         rig.amg.state.lock().unwrap().live_tokens().is_empty(),
         "no Grafana token left alive after a failure at {what}"
     );
+    remove_preexisting(rig, &pre);
 }
 
 /// A failure at a step boundary: the stack's state lives in S3 and the `nth` write of its
