@@ -594,6 +594,24 @@ impl Survey {
         }
     }
 
+    /// The network as this survey found it: its subnets in the chosen zones, its NAT gateways.
+    fn network(&self, vpc_id: String) -> Network {
+        let in_zones = |tier: &str| -> Vec<String> {
+            self.zones
+                .iter()
+                .filter_map(|az| self.subnet(tier, az).map(|x| x.id.clone()))
+                .collect()
+        };
+        Network {
+            vpc_id,
+            public_subnet_ids: in_zones(PUBLIC_SUBNET),
+            private_subnet_ids: in_zones(PRIVATE_SUBNET),
+            availability_zones: self.zones.clone(),
+            owned: true,
+            nat_gateway_ids: self.nats.iter().map(|n| n.id.clone()).collect(),
+        }
+    }
+
     /// The NAT gateway a zone's private route goes to: the zone's own, else the first one.
     fn nat_for(&self, az: &str) -> Option<&NatInfo> {
         self.nat_in(az)
@@ -1151,16 +1169,7 @@ async fn adopted_subnets(client: &Client, ids: &[String]) -> Result<Vec<SubnetIn
 pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error> {
     let client = ctx.aws()?.ec2();
     if !spec.adopt_subnet_ids.is_empty() {
-        let found = adopted_subnets(&client, &spec.adopt_subnet_ids).await?;
-        let zones: BTreeSet<String> = found.iter().map(|s| s.az.clone()).collect();
-        return Ok(Network {
-            vpc_id: found.first().map(|s| s.vpc_id.clone()).unwrap_or_default(),
-            public_subnet_ids: vec![],
-            private_subnet_ids: found.iter().map(|s| s.id.clone()).collect(),
-            availability_zones: zones.into_iter().collect(),
-            owned: false,
-            nat_gateway_ids: vec![],
-        });
+        return adopted_network(&client, &spec.adopt_subnet_ids).await;
     }
     let Some((private_blocks, public_blocks)) = blocks(&spec.vpc_cidr) else {
         return Err(bad_cidr(spec));
@@ -1311,10 +1320,7 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
     )
     .await?;
     set_default_route(&client, &pub_rt, Target::Gateway(&igw_id)).await?;
-    let public_ids: Vec<String> = zones
-        .iter()
-        .filter_map(|az| s.subnet(PUBLIC_SUBNET, az).map(|x| x.id.clone()))
-        .collect();
+    let public_ids = s.network(vpc_id.clone()).public_subnet_ids;
     associate(&client, &vpc_id, &pub_rt, &public_ids).await?;
 
     // Elastic IPs and NAT gateways
@@ -1433,16 +1439,33 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
         }
     }
 
+    Ok(s.network(vpc_id))
+}
+
+/// The network [`ensure`] made or adopted, found without changing anything: `None` when the
+/// stack has no VPC of its own yet.
+pub async fn find(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Option<Network>, Error> {
+    let client = ctx.aws()?.ec2();
+    if !spec.adopt_subnet_ids.is_empty() {
+        return adopted_network(&client, &spec.adopt_subnet_ids)
+            .await
+            .map(Some);
+    }
+    let s = survey(ctx, &client, spec).await?;
+    Ok(s.vpc.as_ref().map(|v| s.network(v.id.clone())))
+}
+
+/// The adopted subnets as a network meshctl does not own.
+async fn adopted_network(client: &Client, ids: &[String]) -> Result<Network, Error> {
+    let found = adopted_subnets(client, ids).await?;
+    let zones: BTreeSet<String> = found.iter().map(|s| s.az.clone()).collect();
     Ok(Network {
-        vpc_id,
-        public_subnet_ids: public_ids,
-        private_subnet_ids: zones
-            .iter()
-            .filter_map(|az| s.subnet(PRIVATE_SUBNET, az).map(|x| x.id.clone()))
-            .collect(),
-        availability_zones: zones.clone(),
-        owned: true,
-        nat_gateway_ids: s.nats.iter().map(|n| n.id.clone()).collect(),
+        vpc_id: found.first().map(|s| s.vpc_id.clone()).unwrap_or_default(),
+        public_subnet_ids: vec![],
+        private_subnet_ids: found.iter().map(|s| s.id.clone()).collect(),
+        availability_zones: zones.into_iter().collect(),
+        owned: false,
+        nat_gateway_ids: vec![],
     })
 }
 

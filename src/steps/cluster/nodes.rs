@@ -448,11 +448,16 @@ impl Step for NodesStep {
                 "run `meshctl cluster` first",
             ));
         };
-        // The private subnets: the network the cluster step made (found again by `ensure`, which
-        // makes no call when nothing changed) once its NAT gateways are available, with the
-        // private routes to them; or the adopted cluster's subnets.
+        // The private subnets: the network the cluster step made (found again, read-only) once
+        // its NAT gateways are available, with the private routes to them; or the adopted
+        // cluster's subnets.
         let net = if config.cluster.create {
-            let net = network::ensure(ctx, &super::network_spec(config)).await?;
+            let Some(net) = network::find(ctx, &super::network_spec(config)).await? else {
+                return Err(Error::usage(
+                    format!("the stack `{}` has no VPC of its own", config.name),
+                    "run `meshctl cluster` first (it creates the network)",
+                ));
+            };
             network::wait_nat(ctx, &net).await?;
             net.private_subnet_ids.clone()
         } else {
