@@ -4,6 +4,7 @@
 mod credentials;
 pub mod eks_token;
 pub mod errors;
+pub mod iam;
 pub mod log;
 pub mod retry;
 pub mod sigv4;

@@ -17,7 +17,8 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::discovery::Scope;
 use serde_json::{Value, json};
 
-use crate::aws::retry::{Backoff, Retrying, iam_transient, retry};
+use crate::aws::iam::{backoff, delete_policy, delete_role, say_retry};
+use crate::aws::retry::{iam_transient, retry};
 use crate::aws::{sdk_error, tags};
 use crate::config::{Config, STACK_TAG};
 use crate::engine::owned::{
@@ -653,16 +654,6 @@ async fn survey(
 // Changing IAM (with bounded retries for IAM's eventual consistency)
 // ---------------------------------------------------------------------------------------
 
-fn backoff(ctx: &StepCtx) -> Backoff {
-    Backoff::IAM.capped(ctx.options.poll_interval)
-}
-
-fn say_retry(ctx: &StepCtx, what: &str) -> impl FnMut(&Retrying) {
-    let progress = ctx.progress.clone();
-    let what = what.to_string();
-    move |r: &Retrying| progress.message(&format!("{what}: {r}"))
-}
-
 fn iam_tags(config: &Config) -> Result<Vec<Tag>, Error> {
     let mut v: Vec<(String, String)> = tags(config).into_iter().collect();
     v.sort();
@@ -776,107 +767,6 @@ async fn retag(
         .map_err(|e| sdk_error("iam", "UntagRole", &e))?;
     }
     Ok(())
-}
-
-/// Delete inline policy `name` of `role`; `false` when it was not there.
-async fn delete_policy(
-    ctx: &StepCtx,
-    client: &Client,
-    role: &str,
-    name: &str,
-) -> Result<bool, Error> {
-    let out = retry(
-        backoff(ctx),
-        |e| iam_transient(e, false),
-        say_retry(ctx, &format!("deleting inline policy {name} of {role}")),
-        || {
-            client
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-        },
-    )
-    .await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(sdk_error("iam", "DeleteRolePolicy", &e)),
-    }
-}
-
-/// Delete a role meshctl owns: its inline policies, its attached policies, then the role.
-/// `false` when it was already gone.
-async fn delete_role(ctx: &StepCtx, client: &Client, role: &str) -> Result<bool, Error> {
-    if get_role(client, role).await?.is_none() {
-        return Ok(false);
-    }
-    ctx.progress.message(&format!("deleting IAM role {role}"));
-    let mut inline = vec![];
-    let mut pages = client
-        .list_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk_error("iam", "ListRolePolicies", &e))?;
-        inline.extend(page.policy_names().iter().cloned());
-    }
-    for name in inline {
-        delete_policy(ctx, client, role, &name).await?;
-    }
-    let mut attached = vec![];
-    let mut pages = client
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk_error("iam", "ListAttachedRolePolicies", &e))?;
-        attached.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-    }
-    for arn in attached {
-        retry(
-            backoff(ctx),
-            |e| iam_transient(e, false),
-            say_retry(ctx, &format!("detaching {arn} from {role}")),
-            || {
-                client
-                    .detach_role_policy()
-                    .role_name(role)
-                    .policy_arn(&arn)
-                    .send()
-            },
-        )
-        .await
-        .map_err(|e| sdk_error("iam", "DetachRolePolicy", &e))?;
-    }
-    let out = retry(
-        backoff(ctx),
-        |e| iam_transient(e, false),
-        say_retry(ctx, &format!("deleting IAM role {role}")),
-        || client.delete_role().role_name(role).send(),
-    )
-    .await;
-    match out {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(sdk_error("iam", "DeleteRole", &e)),
-    }
 }
 
 /// Remove statement `sid` from `role`'s trust policy; `false` when it was not there (or it

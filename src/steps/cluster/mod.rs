@@ -18,6 +18,8 @@ use aws_sdk_eks::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::aws::iam::{backoff, say_retry};
+use crate::aws::retry::{iam_transient, retry};
 use crate::aws::{client_token, sdk_error, tags};
 use crate::config::{Config, STACK_TAG};
 use crate::engine::owned::{MANAGED_TAGS, is_owned, managed_tags_output};
@@ -311,43 +313,6 @@ fn iam_owned(t: &[aws_sdk_iam::types::Tag], stack: &str) -> bool {
     t.iter().any(|t| t.key() == STACK_TAG && t.value() == stack)
 }
 
-/// Retry an IAM call while IAM reports ConcurrentModification (parallel attach/detach) or a
-/// new role is not visible yet: bounded backoff, reported in the progress line.
-async fn iam_retry<T, F, Fut>(ctx: &StepCtx, what: &str, mut call: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, (Option<String>, Error)>>,
-{
-    let mut delay = Duration::from_secs(1);
-    for attempt in 1..=8 {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err((Some(c), e))
-                if attempt < 8
-                    && matches!(
-                        c.as_str(),
-                        "ConcurrentModification" | "ConcurrentModificationException"
-                    ) =>
-            {
-                let _ = e;
-                ctx.progress.waiting(&format!(
-                    "{what}: IAM busy (ConcurrentModification), retry {attempt}"
-                ));
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => return Err(Error::Interrupted),
-                    _ = tokio::time::sleep(ctx.poll(delay)) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(20));
-            }
-            Err((_, e)) => return Err(e),
-        }
-    }
-    Err(Error::Timeout {
-        what: what.to_string(),
-        after: Duration::from_secs(60),
-    })
-}
-
 async fn role_state(ctx: &StepCtx, spec: &RoleSpec) -> Result<RoleState, Error> {
     let iam = ctx.aws()?.iam();
     let stack = &ctx.config.name;
@@ -414,24 +379,19 @@ async fn role_state(ctx: &StepCtx, spec: &RoleSpec) -> Result<RoleState, Error> 
 async fn attach_policies(ctx: &StepCtx, role: &str, policies: &[String]) -> Result<(), Error> {
     let iam = ctx.aws()?.iam();
     for p in policies {
-        iam_retry(ctx, &format!("attaching {p} to {role}"), || {
-            let iam = iam.clone();
-            async move {
+        retry(
+            backoff(ctx),
+            |e| iam_transient(e, false),
+            say_retry(ctx, &format!("attaching {p} to {role}")),
+            || {
                 iam.attach_role_policy()
                     .role_name(role)
                     .policy_arn(p)
                     .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        (
-                            code(&e).map(str::to_string),
-                            sdk_error("iam", "AttachRolePolicy", &e),
-                        )
-                    })
-            }
-        })
-        .await?;
+            },
+        )
+        .await
+        .map_err(|e| sdk_error("iam", "AttachRolePolicy", &e))?;
     }
     Ok(())
 }
@@ -520,62 +480,10 @@ async fn ensure_role(
     }
 }
 
-/// Detach every managed policy and delete inline ones, then delete the role. `Ok(false)` when
+/// Delete an owned role with its policies (`crate::aws::iam::delete_role`); `Ok(false)` when
 /// it was already gone.
 async fn delete_role(ctx: &StepCtx, name: &str) -> Result<bool, Error> {
-    let iam = ctx.aws()?.iam();
-    let attached = match iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(false),
-        Err(e) => return Err(sdk_error("iam", "ListAttachedRolePolicies", &e)),
-    };
-    for p in attached.attached_policies() {
-        let Some(arn) = p.policy_arn() else { continue };
-        iam_retry(ctx, &format!("detaching {arn} from {name}"), || {
-            let iam = iam.clone();
-            async move {
-                match iam
-                    .detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
-                    Err(e) => Err((
-                        code(&e).map(str::to_string),
-                        sdk_error("iam", "DetachRolePolicy", &e),
-                    )),
-                }
-            }
-        })
-        .await?;
-    }
-    let inline = iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| sdk_error("iam", "ListRolePolicies", &e))?;
-    for p in inline.policy_names() {
-        iam.delete_role_policy()
-            .role_name(name)
-            .policy_name(p)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam", "DeleteRolePolicy", &e))?;
-    }
-    match iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
-        Err(e) => Err(sdk_error("iam", "DeleteRole", &e)),
-    }
+    crate::aws::iam::delete_role(ctx, &ctx.aws()?.iam(), name).await
 }
 
 /// The OIDC provider for `issuer`: `(arn, owned by the stack)`, `None` when absent.
