@@ -2,6 +2,7 @@
 //! (tests/support/eks_shim.rs) in front of it for what moto's EKS lacks.
 
 use crate::support;
+use crate::support::stack_rig::tagged_aws;
 
 use aws_types::region::Region;
 use support::eks_shim::EksShim;
@@ -1053,155 +1054,6 @@ fn ec2_filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
-fn ec2_tagged(tags: &[aws_sdk_ec2::types::Tag], stack: &str) -> bool {
-    tags.iter()
-        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
-}
-
-/// Everything in moto that carries `meshctl.io/stack=<stack>`, as `kind id` (EC2 network
-/// parts and security groups, live NAT gateways, IAM roles, EKS clusters, OIDC providers).
-async fn stack_tagged(stack: &str) -> Vec<String> {
-    let conf = sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&conf);
-    let tf = || ec2_filter(&format!("tag:{STACK_TAG}"), stack);
-    let mut out = vec![];
-    let vpcs = ec2.describe_vpcs().send().await.expect("DescribeVpcs");
-    for v in vpcs.vpcs() {
-        if ec2_tagged(v.tags(), stack) {
-            out.push(format!("vpc {}", v.vpc_id().unwrap_or_default()));
-        }
-    }
-    let subnets = ec2
-        .describe_subnets()
-        .send()
-        .await
-        .expect("DescribeSubnets");
-    for s in subnets.subnets() {
-        if ec2_tagged(s.tags(), stack) {
-            out.push(format!("subnet {}", s.subnet_id().unwrap_or_default()));
-        }
-    }
-    let igws = ec2
-        .describe_internet_gateways()
-        .filters(tf())
-        .send()
-        .await
-        .expect("DescribeInternetGateways");
-    for g in igws.internet_gateways() {
-        out.push(format!(
-            "internet-gateway {}",
-            g.internet_gateway_id().unwrap_or_default()
-        ));
-    }
-    let nats = ec2
-        .describe_nat_gateways()
-        .send()
-        .await
-        .expect("DescribeNatGateways");
-    for n in nats.nat_gateways() {
-        let live = !matches!(
-            n.state(),
-            Some(
-                aws_sdk_ec2::types::NatGatewayState::Deleted
-                    | aws_sdk_ec2::types::NatGatewayState::Deleting
-            )
-        );
-        if live && ec2_tagged(n.tags(), stack) {
-            out.push(format!(
-                "nat-gateway {}",
-                n.nat_gateway_id().unwrap_or_default()
-            ));
-        }
-    }
-    let eips = ec2
-        .describe_addresses()
-        .filters(tf())
-        .send()
-        .await
-        .expect("DescribeAddresses");
-    for a in eips.addresses() {
-        out.push(format!(
-            "elastic-ip {}",
-            a.allocation_id().unwrap_or_default()
-        ));
-    }
-    let rts = ec2
-        .describe_route_tables()
-        .filters(tf())
-        .send()
-        .await
-        .expect("DescribeRouteTables");
-    for r in rts.route_tables() {
-        out.push(format!(
-            "route-table {}",
-            r.route_table_id().unwrap_or_default()
-        ));
-    }
-    let sgs = ec2
-        .describe_security_groups()
-        .send()
-        .await
-        .expect("DescribeSecurityGroups");
-    for g in sgs.security_groups() {
-        if ec2_tagged(g.tags(), stack) {
-            out.push(format!(
-                "security-group {}",
-                g.group_id().unwrap_or_default()
-            ));
-        }
-    }
-    let iam = aws_sdk_iam::Client::new(&conf);
-    let mut roles = iam.list_roles().into_paginator().items().send();
-    while let Some(r) = roles.next().await {
-        let r = r.expect("ListRoles");
-        if let Some(tags) = role_tags(r.role_name()).await
-            && tags.contains(&(STACK_TAG.to_string(), stack.to_string()))
-        {
-            out.push(format!("role {}", r.role_name()));
-        }
-    }
-    let providers = iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .expect("ListOpenIDConnectProviders");
-    // Other tests' providers come and go meanwhile: one that vanishes is skipped.
-    for p in providers.open_id_connect_provider_list() {
-        let arn = p.arn().unwrap_or_default();
-        let Ok(tags) = iam
-            .list_open_id_connect_provider_tags()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await
-        else {
-            continue;
-        };
-        if tags
-            .tags()
-            .iter()
-            .any(|t| t.key() == STACK_TAG && t.value() == stack)
-        {
-            out.push(format!("oidc-provider {arn}"));
-        }
-    }
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let clusters = eks.list_clusters().send().await.expect("ListClusters");
-    for name in clusters.clusters() {
-        let Ok(c) = eks.describe_cluster().name(name).send().await else {
-            continue;
-        };
-        if c.cluster()
-            .and_then(|c| c.tags())
-            .and_then(|t| t.get(STACK_TAG))
-            .is_some_and(|v| v == stack)
-        {
-            out.push(format!("eks-cluster {name}"));
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The stack's own VPC: `(vpc id, [(subnet id, zone, tier tag)])`, found by the stack tag.
 async fn own_network(stack: &str) -> (String, Vec<(String, String, String)>) {
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
@@ -1343,7 +1195,7 @@ fn cluster_in_its_own_vpc_is_created_once_and_cleanup_leaves_nothing_tagged() {
             Some(true)
         );
         // Internet gateway, NAT gateway with its address, route tables: all tagged.
-        let tagged = stack_tagged(&stack).await;
+        let tagged = tagged_aws(&stack, &env.shim.url).await;
         for kind in [
             "internet-gateway",
             "nat-gateway",
@@ -1381,7 +1233,7 @@ fn cluster_in_its_own_vpc_is_created_once_and_cleanup_leaves_nothing_tagged() {
         // Both roles; node groups in the private subnets; Istio's rules; the OIDC provider.
         for role in [format!("{stack}-cluster"), format!("{stack}-nodes")] {
             assert!(
-                tagged.contains(&format!("role {role}")),
+                tagged.contains(&format!("iam-role {role}")),
                 "{role}: {tagged:?}"
             );
         }
@@ -1434,7 +1286,7 @@ fn cluster_in_its_own_vpc_is_created_once_and_cleanup_leaves_nothing_tagged() {
     let cleanup = env.run(&["cleanup", "--only", "cluster", "--yes"]);
     cleanup.expect_code(0);
     block_on(async {
-        let left = stack_tagged(&stack).await;
+        let left = tagged_aws(&stack, &env.shim.url).await;
         assert!(left.is_empty(), "left behind: {left:?}");
         let eks = aws_sdk_eks::Client::new(&config_via(&env.shim.url).await);
         assert!(eks.describe_cluster().name(&stack).send().await.is_err());
@@ -1480,7 +1332,7 @@ fn a_failure_after_the_network_and_control_plane_rolls_back_the_vpc_too() {
     assert!(at(&format!("DELETE /clusters/{stack}")) < at("DeleteNatGateway"));
     assert!(at("DeleteNatGateway") < at("DeleteVpc"));
     block_on(async {
-        let left = stack_tagged(&stack).await;
+        let left = tagged_aws(&stack, &env.shim.url).await;
         assert!(left.is_empty(), "left behind after rollback: {left:?}");
         assert!(vpc_exists(&env.vpc).await, "an untagged VPC was deleted");
     });
@@ -1518,7 +1370,7 @@ fn the_control_plane_does_not_wait_for_nat_but_node_groups_do() {
     );
     // The timed-out run is rolled back, network included.
     block_on(async {
-        let left = stack_tagged(&stack).await;
+        let left = tagged_aws(&stack, &env.shim.url).await;
         assert!(left.is_empty(), "left behind: {left:?}");
     });
 }

@@ -510,11 +510,38 @@ fn tag_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
-/// Every AWS resource carrying `meshctl.io/stack=<stack>` (live ones: NAT gateways being
-/// deleted and workspaces in DELETING do not count), as `kind id`. Security-group rules count
-/// by their own tag (meshctl adds tagged rules to the cluster security group EKS made).
+/// Every AWS resource of the rig's stack carrying `meshctl.io/stack=<stack>`, as `kind id`:
+/// [`tagged_aws`], live AMP workspaces, AMG workspaces and AMP scrapers.
 pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
     let stack = rig.stack.name.as_str();
+    let mut out = tagged_aws(stack, &rig.shim.url).await;
+    for w in crate::support::live_tagged_workspaces(stack).await {
+        out.push(format!("amp-workspace {}", w.id));
+    }
+    for w in rig.amg.workspaces() {
+        if w.tags.get(STACK_TAG).is_some_and(|v| v == stack) {
+            out.push(format!("grafana-workspace {}", w.id));
+        }
+    }
+    for id in rig.scrapers.scraper_ids() {
+        if rig
+            .scrapers
+            .tags(&id)
+            .get(STACK_TAG)
+            .is_some_and(|v| v == stack)
+        {
+            out.push(format!("amp-scraper {id}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every EC2, IAM and EKS resource carrying `meshctl.io/stack=<stack>` (live ones: NAT gateways
+/// being deleted do not count), as `kind id`; EKS is asked at `eks_endpoint` (the EKS shim,
+/// which holds what moto's EKS lacks). Security-group rules count by their own tag (meshctl
+/// adds tagged rules to the cluster security group EKS made).
+pub async fn tagged_aws(stack: &str, eks_endpoint: &str) -> Vec<String> {
     let conf = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     let mut out = vec![];
@@ -680,7 +707,7 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
     }
 
     // EKS through the shim (it holds what moto's EKS lacks).
-    let eks_conf = conf.into_builder().endpoint_url(&rig.shim.url).build();
+    let eks_conf = conf.into_builder().endpoint_url(eks_endpoint).build();
     let eks = aws_sdk_eks::Client::new(&eks_conf);
     let mut pages = eks.list_clusters().into_paginator().send();
     let mut names = vec![];
@@ -719,25 +746,6 @@ pub async fn aws_inventory(rig: &Rig) -> Vec<String> {
                     out.push(format!("eks-nodegroup {name}/{ng}"));
                 }
             }
-        }
-    }
-
-    for w in crate::support::live_tagged_workspaces(stack).await {
-        out.push(format!("amp-workspace {}", w.id));
-    }
-    for w in rig.amg.workspaces() {
-        if w.tags.get(STACK_TAG).is_some_and(|v| v == stack) {
-            out.push(format!("grafana-workspace {}", w.id));
-        }
-    }
-    for id in rig.scrapers.scraper_ids() {
-        if rig
-            .scrapers
-            .tags(&id)
-            .get(STACK_TAG)
-            .is_some_and(|v| v == stack)
-        {
-            out.push(format!("amp-scraper {id}"));
         }
     }
     out.sort();
