@@ -220,36 +220,17 @@ fn up_of_the_whole_stack_then_a_no_op_up_then_cleanup_leaves_nothing() {
     cleanup.expect_code(0);
     runs.push(("cleanup".into(), cleanup));
 
-    let left = rig.rt.block_on(aws_inventory(&rig));
-    assert!(
-        left.is_empty(),
-        "AWS resources left after cleanup: {left:#?}"
-    );
-    let left = kube_inventory(&rig);
-    assert!(
-        left.is_empty(),
-        "Kubernetes objects left after cleanup: {left:#?}"
-    );
-    // The Grafana fake is the Grafana of the one workspace meshctl created: deleting that
-    // workspace (AMG) deletes its data source, folder and dashboards with it, as AMG does.
-    // What pagerduty put in it is removed explicitly first, and checked here by itself.
+    // AWS resources with the stack's tag, labelled Kubernetes objects, PagerDuty items in
+    // Grafana and PagerDuty. The Grafana fake is the Grafana of the one workspace meshctl
+    // created: deleting that workspace (AMG) deletes its data source, folder and dashboards
+    // with it, as AMG does.
     let workspaces: Vec<String> = rig.amg.workspaces().into_iter().map(|w| w.id).collect();
     assert!(
         !workspaces.contains(&workspace),
         "the Grafana workspace {workspace} is still there: {workspaces:?}"
     );
-    let left: Vec<String> = grafana_and_pagerduty_inventory(&rig)
-        .into_iter()
-        .filter(|i| {
-            !(i.starts_with("datasource ")
-                || i.starts_with("folder ")
-                || i.starts_with("dashboard "))
-        })
-        .collect();
-    assert!(
-        left.is_empty(),
-        "PagerDuty items left in Grafana or PagerDuty after cleanup: {left:#?}"
-    );
+    let left = rig.left_after_cleanup();
+    assert!(left.is_empty(), "left after cleanup: {left:#?}");
     assert!(rig.amg.state.lock().unwrap().live_tokens().is_empty());
 
     // --- no secret in any output, log, state file or ledger -----------------------------

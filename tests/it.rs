@@ -33,7 +33,6 @@ mod no_panic;
 mod ownership_moto;
 mod pagerduty_fakes;
 mod prometheus_fakes;
-mod reliability;
 mod reliability_stack;
 mod reports;
 mod rollback_moto;

@@ -712,11 +712,11 @@ impl Kube {
         let body = String::from_utf8_lossy(&bytes).into_owned();
         // The API server's own refusal of the caller is a Status object; what the pod behind
         // the Service answers (even a 403) is passed on as it is.
-        let status: Option<::kube::core::Status> = serde_json::from_str(&body).ok();
-        let own =
-            serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v["kind"] == "Status");
-        if matches!(code, 401 | 403) && own {
-            let status = status.unwrap_or_else(|| ::kube::core::Status::failure(&body, ""));
+        if matches!(code, 401 | 403)
+            && let Ok(doc) = serde_json::from_str::<serde_json::Value>(&body)
+            && doc["kind"] == "Status"
+            && let Ok(status) = serde_json::from_value::<::kube::core::Status>(doc)
+        {
             return Err(KubeError::from_kube(
                 "use",
                 &what,
