@@ -191,3 +191,93 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+/// An answer read by [`call`].
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Send one HTTP/1.1 request to `upstream` (`http://host:port`) on a fresh connection and
+/// read its whole answer, chunked or not (hop-by-hop headers dropped).
+pub fn call(
+    upstream: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
+    let addr = upstream.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr)?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        let lk = k.to_ascii_lowercase();
+        if lk == "connection" || lk == "content-length" || lk == "transfer-encoding" {
+            continue;
+        }
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    conn.write_all(head.as_bytes())?;
+    conn.write_all(body)?;
+    conn.flush()?;
+    let mut raw = vec![];
+    conn.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end in the answer"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    let mut out_headers = vec![];
+    let mut chunked = false;
+    let mut length = None;
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            let (k, v) = (k.trim().to_string(), v.trim().to_string());
+            match k.to_ascii_lowercase().as_str() {
+                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
+                "content-length" => length = v.parse::<usize>().ok(),
+                "connection" | "keep-alive" => {}
+                _ => out_headers.push((k, v)),
+            }
+        }
+    }
+    if chunked {
+        rest = dechunk(&rest);
+    } else if let Some(n) = length {
+        rest.truncate(n);
+    }
+    Ok(Answer {
+        status,
+        headers: out_headers,
+        body: rest,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = vec![];
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+        else {
+            break;
+        };
+        if size == 0 || data.len() < eol + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[(eol + 4 + size).min(data.len())..];
+    }
+    out
+}

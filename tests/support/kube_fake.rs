@@ -556,66 +556,28 @@ fn service_proxy(
     }
 }
 
-/// `GET target` over plain HTTP/1.1: the status, content type and body.
+/// `GET target` (`http://host:port/path?query`): the status, content type and body, or 502
+/// as the API server answers when it cannot reach the pod.
 fn forward(target: &str) -> (u16, String, Vec<u8>) {
-    use std::io::{Read, Write};
-    let failed = |why: String| (502, "text/plain".to_string(), why.into_bytes());
-    let Some(rest) = target.strip_prefix("http://") else {
-        return failed(format!("not an http URL: {target}"));
-    };
+    let rest = target.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-        return failed(format!(
-            "error trying to reach service: dial tcp {host}: connection refused"
-        ));
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let request =
-        format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return failed("error trying to reach service: write failed".into());
-    }
-    let mut raw = vec![];
-    let _ = stream.read_to_end(&mut raw);
-    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return failed("error trying to reach service: no HTTP answer".into());
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut body = raw[split + 4..].to_vec();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(502);
-    let header = |name: &str| {
-        head.lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-    };
-    if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
-        let mut out = vec![];
-        let mut rest = &body[..];
-        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(
-                String::from_utf8_lossy(&rest[..eol])
-                    .split(';')
-                    .next()
-                    .unwrap_or("0")
-                    .trim(),
-                16,
-            )
-            .unwrap_or(0);
-            if size == 0 || rest.len() < eol + 2 + size {
-                break;
-            }
-            out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
-            rest = &rest[(eol + 4 + size).min(rest.len())..];
+    let headers = [("Host".to_string(), host.to_string())];
+    match super::http_fake::call(host, "GET", &format!("/{path}"), &headers, b"") {
+        Ok(a) => {
+            let ctype = a
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| "text/plain".into());
+            (a.status, ctype, a.body)
         }
-        body = out;
+        Err(e) => (
+            502,
+            "text/plain".into(),
+            format!("error trying to reach service: {e}").into_bytes(),
+        ),
     }
-    let ctype = header("content-type").unwrap_or_else(|| "text/plain".into());
-    (code, ctype, body)
 }
 
 /// A DELETE's options: kube clients send them as a JSON body.
