@@ -6,8 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::eks_pod_identity_fake::EksPodIdentityFake;
+use crate::support::eks_shim::EksShim;
 use crate::support::kube_fake::{self, KubeFake, Options};
+use crate::support::moto;
 use crate::support::{MOTO_ACCOUNT, REGION, Run, STACK_TAG, Stack, sdk_config, step_actions};
 
 const PROM_SA: &str = "amp-iamproxy-ingest-service-account";
@@ -104,8 +105,9 @@ impl Env {
         self.stack.run_json(&all)
     }
 
-    /// As [`Env::run`], with EKS calls sent to `eks` (moto has no pod identity operations).
-    fn run_eks(&self, eks: &EksPodIdentityFake, args: &[&str]) -> Run {
+    /// As [`Env::run`], with EKS calls sent to the EKS shim `eks` (moto has no pod identity
+    /// operations).
+    fn run_eks(&self, eks: &EksShim, args: &[&str]) -> Run {
         let mut all = vec!["-v"];
         all.extend_from_slice(args);
         self.stack
@@ -640,7 +642,8 @@ const AGENT: &str = "eks-pod-identity-agent";
 fn pod_identity_mode_installs_the_agent_and_associates_each_service_account() {
     let env = Env::new("irsa_pod_identity", "irsa:\n  mode: pod-identity\n");
     let name = env.stack.name.clone();
-    let eks = EksPodIdentityFake::start(&[&name], REGION, MOTO_ACCOUNT);
+    let eks = EksShim::start(&moto());
+    eks.register_cluster(&name);
     let plan = env.run_eks(&eks, &["irsa", "--dry-run"]);
     plan.expect_code(0);
     let actions = step_actions(&plan.json(), "irsa");
@@ -649,9 +652,9 @@ fn pod_identity_mode_installs_the_agent_and_associates_each_service_account() {
         "{actions:?}"
     );
     assert!(
-        eks.writes().is_empty(),
+        eks.mutating_calls().is_empty(),
         "a plan writes nothing: {:?}",
-        eks.writes()
+        eks.mutating_calls()
     );
 
     let run = env.run_eks(&eks, &["irsa", "--yes"]);
@@ -685,10 +688,15 @@ fn pod_identity_mode_installs_the_agent_and_associates_each_service_account() {
         "no IRSA annotation in pod-identity mode: {sa:#}"
     );
 
-    let writes = eks.writes().len();
+    let writes = eks.mutating_calls().len();
     let again = env.run_eks(&eks, &["irsa", "--yes"]);
     again.expect_code(0);
-    assert_eq!(eks.writes().len(), writes, "{:?}", eks.writes());
+    assert_eq!(
+        eks.mutating_calls().len(),
+        writes,
+        "{:?}",
+        eks.mutating_calls()
+    );
     assert_eq!(
         iam_mutations(&again),
         Vec::<String>::new(),
@@ -710,13 +718,14 @@ fn pod_identity_mode_installs_the_agent_and_associates_each_service_account() {
 fn pod_identity_mode_never_deletes_an_agent_it_did_not_install() {
     let env = Env::new("irsa_pod_identity_agent", "irsa:\n  mode: pod-identity\n");
     let name = env.stack.name.clone();
-    let eks = EksPodIdentityFake::start(&[&name], REGION, MOTO_ACCOUNT);
+    let eks = EksShim::start(&moto());
+    eks.register_cluster(&name);
     eks.install_addon(&name, AGENT);
     env.run_eks(&eks, &["irsa", "--yes"]).expect_code(0);
     assert!(
-        !eks.writes().iter().any(|w| w.contains("/addons")),
+        !eks.mutating_calls().iter().any(|w| w.contains("/addons")),
         "{:?}",
-        eks.writes()
+        eks.mutating_calls()
     );
     env.run_eks(&eks, &["cleanup", "--only", "irsa", "--yes"])
         .expect_code(0);

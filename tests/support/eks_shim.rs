@@ -120,6 +120,8 @@ pub struct ShimState {
     seq: u64,
     /// Status holds of the latency emulator (tests/support/latency.rs); `None`: off.
     pub latency: Option<super::latency::Holds>,
+    /// Clusters a test registered without creating them in moto.
+    registered: std::collections::BTreeSet<String>,
 }
 
 /// The running shim.
@@ -217,6 +219,53 @@ impl EksShim {
     /// What the shim keeps about `cluster`, `None` when it does not know it.
     pub fn cluster(&self, cluster: &str) -> Option<ClusterExtra> {
         self.state.lock().unwrap().clusters.get(cluster).cloned()
+    }
+
+    /// Serve access entries, pod identity associations and add-ons for `cluster` without
+    /// creating it in moto (a test that seeds the cluster step's outputs).
+    pub fn register_cluster(&self, cluster: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.clusters.entry(cluster.to_string()).or_default();
+        st.registered.insert(cluster.to_string());
+    }
+
+    /// Install add-on `name` on `cluster` as someone else would (untagged).
+    pub fn install_addon(&self, cluster: &str, name: &str) {
+        let version = ADDONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        if let Some(c) = self.state.lock().unwrap().clusters.get_mut(cluster) {
+            c.addons.push(Addon {
+                name: name.into(),
+                version,
+                tags: BTreeMap::new(),
+            });
+        }
+    }
+
+    pub fn has_addon(&self, cluster: &str, name: &str) -> bool {
+        self.cluster(cluster)
+            .is_some_and(|c| c.addons.iter().any(|a| a.name == name))
+    }
+
+    /// `(namespace, service account, role ARN)` of every pod identity association.
+    pub fn associations(&self, cluster: &str) -> Vec<(String, String, String)> {
+        self.cluster(cluster)
+            .map(|c| {
+                c.pod_identities
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.namespace.clone(),
+                            a.service_account.clone(),
+                            a.role_arn.clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -827,6 +876,9 @@ fn cluster_known(
     state: &Arc<Mutex<ShimState>>,
     upstream: &str,
 ) -> Option<String> {
+    if state.lock().unwrap().registered.contains(name) {
+        return Some(name.to_string());
+    }
     let mut headers = req.headers.clone();
     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
     let out = upstream_call(upstream, "GET", &format!("/clusters/{name}"), &headers, b"").ok()?;

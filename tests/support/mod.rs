@@ -15,7 +15,6 @@ pub mod appmesh_shim;
 pub mod charts;
 pub mod ec2_shim;
 pub mod eks_auth;
-pub mod eks_pod_identity_fake;
 pub mod eks_shim;
 pub mod fault_proxy;
 pub mod grafana_fake;
