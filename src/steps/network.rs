@@ -25,6 +25,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
+use crate::aws::retry::error_code as code;
 use crate::aws::sdk_error;
 use crate::config::STACK_TAG;
 use crate::engine::owned::{MANAGED_TAGS, TagChanges, managed_tag_keys};
@@ -207,13 +208,6 @@ fn part(tags: &HashMap<String, String>) -> Option<&str> {
 
 fn zone(tags: &HashMap<String, String>) -> Option<&str> {
     tags.get(ZONE_TAG).map(String::as_str)
-}
-
-fn code<E, R>(err: &SdkError<E, R>) -> Option<&str>
-where
-    E: ProvideErrorMetadata,
-{
-    err.code()
 }
 
 /// EC2's not-found codes: `InvalidVpcID.NotFound`, `InvalidAllocationID.NotFound`,

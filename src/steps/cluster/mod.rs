@@ -65,12 +65,7 @@ pub fn partition(region: &str) -> &'static str {
 }
 
 /// The error code of a failed SDK call, when the service sent one.
-pub(crate) fn code<E, R>(e: &aws_sdk_eks::error::SdkError<E, R>) -> Option<&str>
-where
-    E: ProvideErrorMetadata,
-{
-    e.as_service_error().and_then(|s| s.code())
-}
+pub(crate) use crate::aws::retry::error_code as code;
 
 /// `arn:aws:sts::A:assumed-role/R/S` -> `arn:aws:iam::A:role/R` (the principal an access entry
 /// names); IAM user and role ARNs unchanged.
