@@ -3,10 +3,22 @@
 
 use aws_sdk_iam::Client;
 
-use crate::aws::retry::{Backoff, Retrying, iam_transient, retry};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::retry::{Backoff, Retrying, error_code, iam_transient, retry};
 use crate::aws::sdk_error;
 use crate::engine::StepCtx;
 use crate::error::Error;
+
+/// Whether IAM answered that the role, policy or provider does not exist.
+pub fn no_such_entity<E: ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    matches!(
+        error_code(err),
+        Some("NoSuchEntity" | "NoSuchEntityException")
+    )
+}
 
 /// IAM's backoff, capped by the run's poll interval (tests make it short).
 pub fn backoff(ctx: &StepCtx) -> Backoff {
@@ -42,12 +54,7 @@ pub async fn delete_policy(
     .await;
     match out {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(e) if no_such_entity(&e) => Ok(false),
         Err(e) => Err(sdk_error("iam", "DeleteRolePolicy", &e)),
     }
 }
@@ -57,10 +64,7 @@ pub async fn delete_policy(
 pub async fn delete_role(ctx: &StepCtx, client: &Client, role: &str) -> Result<bool, Error> {
     match client.get_role().role_name(role).send().await {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
+        Err(e) if no_such_entity(&e) => {
             return Ok(false);
         }
         Err(e) => return Err(sdk_error("iam", "GetRole", &e)),
@@ -118,12 +122,7 @@ pub async fn delete_role(ctx: &StepCtx, client: &Client, role: &str) -> Result<b
     .await;
     match out {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(e) if no_such_entity(&e) => Ok(false),
         Err(e) => Err(sdk_error("iam", "DeleteRole", &e)),
     }
 }

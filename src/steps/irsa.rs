@@ -17,7 +17,7 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::discovery::Scope;
 use serde_json::{Value, json};
 
-use crate::aws::iam::{backoff, delete_policy, delete_role, say_retry};
+use crate::aws::iam::{backoff, delete_policy, delete_role, no_such_entity, say_retry};
 use crate::aws::retry::{iam_transient, retry};
 use crate::aws::{sdk_error, tags};
 use crate::config::{Config, STACK_TAG};
@@ -510,12 +510,7 @@ async fn get_role(client: &Client, name: &str) -> Result<Option<(String, Value)>
             };
             Ok(Some((role.arn().to_string(), trust)))
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(e) if no_such_entity(&e) => Ok(None),
         Err(e) => Err(sdk_error("iam", "GetRole", &e)),
     }
 }
@@ -552,12 +547,7 @@ async fn role_policy(client: &Client, role: &str, policy: &str) -> Result<Option
                 message: format!("inline policy {policy} of role {role} is {m}"),
                 help: "delete the inline policy by hand; meshctl writes it again".into(),
             }),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(e) if no_such_entity(&e) => Ok(None),
         Err(e) => Err(sdk_error("iam", "GetRolePolicy", &e)),
     }
 }
@@ -1539,9 +1529,7 @@ impl Step for IrsaStep {
             .send()
             .await
         {
-            if e.as_service_error()
-                .is_some_and(|se| se.is_no_such_entity_exception())
-            {
+            if no_such_entity(&e) {
                 return Err(Error::usage(
                     format!(
                         "the cluster's OIDC provider {} does not exist",

@@ -18,7 +18,7 @@ use aws_sdk_eks::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::aws::iam::{backoff, say_retry};
+use crate::aws::iam::{backoff, no_such_entity, say_retry};
 use crate::aws::retry::{iam_transient, retry};
 use crate::aws::{client_token, sdk_error, tags};
 use crate::config::{Config, STACK_TAG};
@@ -315,7 +315,7 @@ async fn role_state(ctx: &StepCtx, spec: &RoleSpec) -> Result<RoleState, Error> 
         let name = arn.rsplit('/').next().unwrap_or_default();
         return match iam.get_role().role_name(name).send().await {
             Ok(_) => Ok(RoleState::Adopted { arn: arn.clone() }),
-            Err(e) if code(&e) == Some("NoSuchEntity") => Err(Error::config(
+            Err(e) if no_such_entity(&e) => Err(Error::config(
                 format!(
                     "IAM role {arn} (cluster.{}_role_arn) does not exist",
                     if spec.which == "cluster" {
@@ -331,7 +331,7 @@ async fn role_state(ctx: &StepCtx, spec: &RoleSpec) -> Result<RoleState, Error> 
     }
     let role = match iam.get_role().role_name(&spec.name).send().await {
         Ok(out) => out.role,
-        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(RoleState::Missing),
+        Err(e) if no_such_entity(&e) => return Ok(RoleState::Missing),
         Err(e) => return Err(sdk_error("iam", "GetRole", &e)),
     };
     let Some(role) = role else {
@@ -526,7 +526,7 @@ async fn owned_oidc_providers(ctx: &StepCtx) -> Result<Vec<String>, Error> {
             .await
         {
             Ok(t) => t,
-            Err(e) if code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) if no_such_entity(&e) => continue,
             Err(e) => return Err(sdk_error("iam", "ListOpenIDConnectProviderTags", &e)),
         };
         if iam_owned(tags.tags(), &ctx.config.name) {
@@ -546,7 +546,7 @@ async fn delete_oidc(ctx: &StepCtx, arn: &str) -> Result<bool, Error> {
         .await
     {
         Ok(_) => Ok(true),
-        Err(e) if code(&e) == Some("NoSuchEntity") => Ok(false),
+        Err(e) if no_such_entity(&e) => Ok(false),
         Err(e) => Err(sdk_error("iam", "DeleteOpenIDConnectProvider", &e)),
     }
 }
