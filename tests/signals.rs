@@ -4,78 +4,22 @@
 use crate::support;
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{Stack, block_on, live_tagged_workspaces, moto};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A proxy that delays every chunk moto sends back, so each AWS call of the run is slow even
-/// on a reused connection (the shared slow proxy delays only new connections).
-struct ChunkDelayProxy {
-    addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl ChunkDelayProxy {
-    fn start(upstream: &str, delay: Duration) -> ChunkDelayProxy {
-        let upstream: SocketAddr = upstream
-            .trim_start_matches("http://")
-            .parse()
-            .expect("moto is http://IP:PORT");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime for the proxy");
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind the proxy");
-        let addr = listener.local_addr().expect("proxy address");
-        runtime.spawn(async move {
-            while let Ok((inbound, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let Ok(outbound) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    let (mut in_r, mut in_w) = inbound.into_split();
-                    let (mut out_r, mut out_w) = outbound.into_split();
-                    let up = tokio::spawn(async move {
-                        let _ = tokio::io::copy(&mut in_r, &mut out_w).await;
-                    });
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n) = out_r.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                        tokio::time::sleep(delay).await;
-                        if in_w.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    up.abort();
-                });
-            }
-        });
-        ChunkDelayProxy {
-            addr,
-            _runtime: runtime,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
 
 #[test]
 fn sigterm_rolls_back_releases_the_lock_closes_the_ledger_and_exits_130() {
-    let proxy = ChunkDelayProxy::start(&moto(), Duration::from_millis(400));
+    // Every AWS call of the run is slow, so the signal arrives in the middle of it.
+    let proxy = FaultProxy::start(&moto());
+    proxy.add(Rule::Every {
+        fault: Fault::Delay(Duration::from_millis(400)),
+    });
     let stack = Stack::new("sigterm");
     let mut child = stack
-        .std_command(&proxy.url())
+        .std_command(&proxy.url)
         .args(["amp", "--yes"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

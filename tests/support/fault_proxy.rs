@@ -144,6 +144,8 @@ pub enum Rule {
         nth: usize,
         fault: Fault,
     },
+    /// Every request, whatever its operation (e.g. a delay that makes a whole run slow).
+    Every { fault: Fault },
     /// A share (`per_mille` out of 1000) of all requests, drawn from a seeded generator.
     Rate {
         per_mille: u32,
@@ -359,6 +361,7 @@ fn decide(st: &mut State, op: &str, method: &str, path: &str) -> Option<Fault> {
     let rules = st.rules.clone();
     for rule in rules {
         match rule {
+            Rule::Every { fault } => return Some(fault),
             Rule::NthPath {
                 method: m,
                 path: p,
