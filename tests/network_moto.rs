@@ -390,6 +390,9 @@ async fn per_az_nat_gives_each_zone_its_own_gateway() {
     let net = run(network::ensure(&h.ctx, &spec)).await.unwrap();
     assert_eq!(net.nat_gateway_ids.len(), net.availability_zones.len());
     run(network::wait_nat(&h.ctx, &net)).await.unwrap();
+    run(network::route_private_subnets(&h.ctx, &net))
+        .await
+        .unwrap();
 
     let c = ec2().await;
     let subnets = c
@@ -525,6 +528,9 @@ async fn adopted_subnets_are_checked_and_never_changed() {
     assert!(mutating.is_empty(), "{mutating:?}");
     assert!(h.ctx.ledger.resources().await.is_empty());
     run(network::wait_nat(&h.ctx, &net)).await.unwrap();
+    run(network::route_private_subnets(&h.ctx, &net))
+        .await
+        .unwrap();
     // Nothing of them is the stack's, so destroy leaves them.
     assert!(
         run(network::destroy_plan(&h.ctx, &h.stack))
@@ -975,6 +981,9 @@ async fn private_routes_wait_for_a_pending_nat_gateway() {
 
     h.shim.hold_nat_gateways_pending(false);
     run(network::wait_nat(&h.ctx, &net)).await.unwrap();
+    run(network::route_private_subnets(&h.ctx, &net))
+        .await
+        .unwrap();
     for s in &net.private_subnet_ids {
         assert_eq!(
             default_route(s).await.as_ref(),

@@ -1159,7 +1159,8 @@ async fn adopted_subnets(client: &Client, ids: &[String]) -> Result<Vec<SubnetIn
 
 /// Find (by the stack tag first) or create the stack's network; or check and adopt the
 /// configured subnets. Records each created resource in the ledger before the next call.
-/// Does not wait for NAT gateways: call [`wait_nat`] before creating nodes.
+/// Does not wait for NAT gateways: call [`wait_nat`] and [`route_private_subnets`] before
+/// creating nodes.
 pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error> {
     let client = ctx.aws()?.ec2();
     if !spec.adopt_subnet_ids.is_empty() {
@@ -1422,7 +1423,7 @@ pub async fn ensure(ctx: &StepCtx, spec: &NetworkSpec) -> Result<Network, Error>
             &run_id,
         )
         .await?;
-        // The route is set once the NAT gateway is available (now, or in `wait_nat`).
+        // The route is set once the NAT gateway is available (now, or in `route_private_subnets`).
         if let Some(nat) = s.nat_for(az)
             && nat.state == NatGatewayState::Available
         {
@@ -1641,8 +1642,8 @@ async fn associate(
 // wait_nat
 // ---------------------------------------------------------------------------------------
 
-/// Wait until every NAT gateway of `net` is available, then make sure each private route
-/// table routes to one (a route waits for its NAT gateway). No-op for adopted subnets.
+/// Wait until every NAT gateway of `net` is available (a failed one is an error). No-op for
+/// adopted subnets.
 pub async fn wait_nat(ctx: &StepCtx, net: &Network) -> Result<(), Error> {
     if !net.owned || net.nat_gateway_ids.is_empty() {
         return Ok(());
@@ -1680,7 +1681,17 @@ pub async fn wait_nat(ctx: &StepCtx, net: &Network) -> Result<(), Error> {
         Ok(all.then_some(()))
     })
     .await?;
-    // Routes to NAT gateways that were still pending when `ensure` ran.
+    Ok(())
+}
+
+/// Point each private route table at its zone's NAT gateway (else the first one), once the NAT
+/// gateways are available: the routes `ensure` could not set while they were pending. Makes
+/// no call for a route that is already right.
+pub async fn route_private_subnets(ctx: &StepCtx, net: &Network) -> Result<(), Error> {
+    if !net.owned || net.nat_gateway_ids.is_empty() {
+        return Ok(());
+    }
+    let client = ctx.aws()?.ec2();
     let stack = ctx.config.name.clone();
     let vf = || filter("vpc-id", &[&net.vpc_id]);
     let subs = subnets(&client, vec![vf(), stack_filter(&stack)]).await?;

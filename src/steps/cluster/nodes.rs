@@ -459,6 +459,7 @@ impl Step for NodesStep {
                 ));
             };
             network::wait_nat(ctx, &net).await?;
+            network::route_private_subnets(ctx, &net).await?;
             net.private_subnet_ids.clone()
         } else {
             c.subnet_ids.clone()
