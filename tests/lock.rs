@@ -6,7 +6,7 @@ use crate::support;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::slow_proxy::SlowProxy;
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::{Run, Stack, TEST_USER, amp_actions, block_on, live_tagged_workspaces, moto};
 
 /// Same source of the host name as meshctl uses on Linux.
@@ -53,17 +53,28 @@ impl Drop for Reaper {
     }
 }
 
+/// A proxy in front of moto whose gate is closed (a run blocks on its first call through it
+/// until `release`), each call slowed down a little after that.
+fn gated_proxy() -> FaultProxy {
+    let proxy = FaultProxy::start(&moto());
+    proxy.hold();
+    proxy.add(Rule::Every {
+        fault: Fault::Delay(Duration::from_millis(300)),
+    });
+    proxy
+}
+
 #[test]
 fn a_second_run_fails_naming_the_holder_while_the_first_succeeds() {
     // Run A talks to AMP through a proxy whose gate is closed: A asks STS who it is (straight
     // to moto, via the SDK's per-service endpoint variable), takes the lock, and then blocks
     // on its first AMP call until the gate opens.
-    let proxy = SlowProxy::start(&moto(), Duration::from_millis(300), false);
+    let proxy = gated_proxy();
     let stack = Stack::new("lock_concurrent");
 
     let mut a = Reaper(Some(
         stack
-            .std_command(&proxy.url())
+            .std_command(&proxy.url)
             .env("AWS_ENDPOINT_URL_STS", moto())
             .args(["amp", "--yes", "--output", "json"])
             .stdin(Stdio::null())
@@ -123,7 +134,7 @@ fn a_second_run_fails_naming_the_holder_while_the_first_succeeds() {
         "B created nothing, and A has not reached AWS yet"
     );
 
-    proxy.open();
+    proxy.release();
     let a = a.finish(support::RUN_GUARD);
     a.expect_code(0);
     let report = a.json();
@@ -134,7 +145,7 @@ fn a_second_run_fails_naming_the_holder_while_the_first_succeeds() {
             .any(|(op, kind, _)| op == "create" && kind == "amp-workspace"),
         "{report:#}"
     );
-    assert!(proxy.accepted() >= 1, "run A went through the proxy");
+    assert!(!proxy.calls().is_empty(), "run A went through the proxy");
     assert_eq!(block_on(live_tagged_workspaces(&stack.name)).len(), 1);
     assert!(!stack.lock_file().exists(), "A released the lock");
 }
@@ -212,7 +223,7 @@ fn a_stale_lock_is_reported_and_force_unlock_takes_it_over() {
 fn lock_timeout_waits_for_the_first_run_and_then_proceeds() {
     // A holds the lock while its AMP calls are held at a closed proxy gate; B starts with
     // --lock-timeout, waits instead of failing, and runs once A has released the lock.
-    let proxy = SlowProxy::start(&moto(), Duration::from_millis(300), false);
+    let proxy = gated_proxy();
     let stack = Stack::new("lock_timeout_waits");
     let spawn = |endpoint: &str, extra: &[&str]| {
         let mut cmd = stack.std_command(endpoint);
@@ -225,7 +236,7 @@ fn lock_timeout_waits_for_the_first_run_and_then_proceeds() {
             .stderr(Stdio::piped());
         Reaper(Some(cmd.spawn().expect("start a run")))
     };
-    let mut a = spawn(&proxy.url(), &[]);
+    let mut a = spawn(&proxy.url, &[]);
     let started = Instant::now();
     while !stack.lock_file().exists() {
         assert!(
@@ -246,7 +257,7 @@ fn lock_timeout_waits_for_the_first_run_and_then_proceeds() {
         "run B must wait for the lock, not give up"
     );
 
-    proxy.open();
+    proxy.release();
     a.finish(support::RUN_GUARD).expect_code(0);
     let b = b.finish(support::RUN_GUARD);
     b.expect_code(0);

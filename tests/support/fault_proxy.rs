@@ -164,8 +164,9 @@ struct State {
 
 pub struct FaultProxy {
     pub url: String,
-    naming: Naming,
     state: Arc<Mutex<State>>,
+    /// While set, every request waits before it is answered (a closed gate).
+    held: Arc<AtomicBool>,
     stopped: Arc<AtomicBool>,
 }
 
@@ -185,23 +186,24 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let state = Arc::new(Mutex::new(State::default()));
         let stopped = Arc::new(AtomicBool::new(false));
-        let (s, stop) = (state.clone(), stopped.clone());
+        let held = Arc::new(AtomicBool::new(false));
+        let (s, stop, gate) = (state.clone(), stopped.clone(), held.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (s, up, stop) = (s.clone(), upstream.clone(), stop.clone());
+                let (s, up, stop, gate) = (s.clone(), upstream.clone(), stop.clone(), gate.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &up, naming, &s, &stop);
+                    let _ = handle(stream, &up, naming, &s, &stop, &gate);
                 });
             }
         });
         FaultProxy {
             url,
-            naming,
             state,
+            held,
             stopped,
         }
     }
@@ -212,6 +214,17 @@ impl FaultProxy {
             st.rng = *seed | 1;
         }
         st.rules.push(rule);
+    }
+
+    /// Close the gate: from now on every request waits (and is not answered) until
+    /// [`FaultProxy::release`]. A run held this way stays where it is, deterministically.
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::SeqCst);
+    }
+
+    /// Open the gate: held requests go on.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
     }
 
     /// Forget every rule (calls already logged stay).
@@ -397,6 +410,7 @@ fn handle(
     naming: Naming,
     state: &Mutex<State>,
     stopped: &AtomicBool,
+    held: &AtomicBool,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut request_line = String::new();
@@ -419,6 +433,9 @@ fn handle(
         raw_headers.push(line);
     }
     let body = read_body(&mut reader, &headers)?;
+    while held.load(Ordering::SeqCst) && !stopped.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let op = naming.name(&method, &path, &headers, &body);
     let fault = {
         let mut st = state.lock().unwrap();

@@ -22,7 +22,6 @@ pub mod http_fake;
 pub mod kube_fake;
 pub mod latency;
 pub mod pagerduty_fake;
-pub mod slow_proxy;
 pub mod stack_rig;
 
 use std::collections::HashMap;
