@@ -1,6 +1,7 @@
 //! `meshctl verify`: prove the data path end to end, link by link, in the order data flows
 //! (mesh -> Prometheus -> AMP -> Kiali's SigV4 proxy, Grafana -> alerting), and name the first
-//! broken link with its likely fix. Read-only: it changes nothing but a short-lived Grafana token it deletes again.
+//! broken link with its likely fix. Read-only: it changes nothing but a short-lived Grafana
+//! token it deletes again.
 
 use std::fmt;
 
