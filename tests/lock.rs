@@ -24,23 +24,9 @@ impl Reaper {
         self.0.as_mut().expect("child still held")
     }
 
-    /// Wait for the child (hang guard only) and collect what it printed. Its output is small,
-    /// so it never blocks on a full pipe.
+    /// Wait for the child (hang guard only) and collect what it printed.
     fn finish(mut self, guard: Duration) -> Run {
-        let started = Instant::now();
-        while self.child().try_wait().expect("poll the child").is_none() {
-            assert!(
-                started.elapsed() < guard,
-                "hang guard: the run did not finish within {guard:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let child = self.0.take().expect("child still held");
-        Run::from(
-            child
-                .wait_with_output()
-                .expect("collect the child's output"),
-        )
+        support::finish(self.0.take().expect("child still held"), guard)
     }
 }
 

@@ -20,7 +20,6 @@
 //! - A cleanup failing part-way lists what it removed and what is left; the next one finishes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use serde_json::json;
 
 use crate::support::fault_proxy::{Fault, FaultProxy, Rule};
 use crate::support::stack_rig::{Rig, RigOptions, STEPS};
-use crate::support::{RUN_GUARD, Run, STACK_TAG, block_on, sdk_config};
+use crate::support::{RUN_GUARD, Run, STACK_TAG, block_on, finish, sdk_config};
 
 /// Whether a proxied operation changes something and is not a deletion (deletions happen only
 /// in rollback and cleanup, or are a step's own short-lived token being revoked).
@@ -662,35 +661,6 @@ fn ten_percent_transient_faults_everywhere_neither_fail_up_nor_duplicate_anythin
 // Interrupts.
 // ---------------------------------------------------------------------------------------
 
-/// Wait for `child` to exit, reading its output, within the suite's hang guard.
-fn finish(mut child: Child) -> Run {
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let mut stdout = String::new();
-    let _ = out.read_to_string(&mut stdout);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll meshctl") {
-            break status;
-        }
-        if started.elapsed() > RUN_GUARD {
-            let _ = child.kill();
-            panic!("hang guard: meshctl did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code(),
-        stdout,
-        stderr: reader.join().expect("stderr reader"),
-    }
-}
-
 /// Wait (bounded) until `proxy` has seen a call to `op`; panic if the child ends first.
 fn wait_for_call(rig: &Rig, child: &mut Child, proxy: &str, op: &str) {
     let started = Instant::now();
@@ -731,7 +701,7 @@ fn interrupted_then_resumed(signal: &str, proxy: &str, op: &str) {
         .status()
         .expect("run kill");
     assert!(kill.success());
-    let run = finish(child);
+    let run = finish(child, RUN_GUARD);
     assert_eq!(
         run.code,
         Some(130),
@@ -843,7 +813,7 @@ fn exactly_one_of_two_runs_proceeds(rig: Rig, s3_state: bool) {
         );
     }
 
-    let first = finish(first);
+    let first = finish(first, RUN_GUARD);
     first.expect_code(0);
     assert_eq!(first.json()["status"], "succeeded");
     let owned = rig.owned();

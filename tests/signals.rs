@@ -3,7 +3,6 @@
 
 use crate::support;
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -46,21 +45,10 @@ fn sigterm_rolls_back_releases_the_lock_closes_the_ledger_and_exits_130() {
         .expect("run kill");
     assert!(kill.success());
 
-    // Read both pipes to the end (the child exits), then collect the status.
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    let mut out_pipe = child.stdout.take().expect("stdout");
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let _ = err_pipe.read_to_string(&mut stderr);
-        stderr
-    });
-    let _ = out_pipe.read_to_string(&mut stdout);
-    let stderr = err_reader.join().expect("stderr reader");
-    let status = child.wait().expect("meshctl exits");
-
+    let run = support::finish(child, support::RUN_GUARD);
+    let (stdout, stderr) = (run.stdout, run.stderr);
     assert_eq!(
-        status.code(),
+        run.code,
         Some(130),
         "exit code after SIGTERM\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );

@@ -385,6 +385,51 @@ impl Run {
     }
 }
 
+/// Wait for a spawned meshctl (`stdout` and `stderr` piped) and collect what it printed. Both
+/// pipes are read on threads of their own, so a large output never blocks the child; after
+/// `guard` the child is killed and the test fails (a hang guard, not a timing).
+pub fn finish(mut child: std::process::Child, guard: Duration) -> Run {
+    use std::io::Read;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll meshctl") {
+            break status;
+        }
+        if started.elapsed() > guard {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hang guard: meshctl did not exit within {guard:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
 /// The actions of the `amp` step in a run report or plan, as `(op, kind, name)`.
 pub fn amp_actions(doc: &serde_json::Value) -> Vec<(String, String, String)> {
     let steps = doc["steps"].as_array().expect("a `steps` array");
